@@ -1,0 +1,554 @@
+#!/usr/bin/env bash
+# Fetch, start, wait for and stop a REAL Neo4j and a REAL Elasticsearch on 127.0.0.1 for the
+# integration tests. Used by developers and by .ci/run. See scripts/services/README.md.
+#
+#   scripts/services.sh fetch                  download everything (idempotent, cached)
+#   scripts/services.sh start   [neo4j|es|all] start in the background and wait until ready
+#   scripts/services.sh stop    [neo4j|es|all] SIGTERM, wait, SIGKILL after a timeout
+#   scripts/services.sh restart [neo4j|es|all] stop then start
+#   scripts/services.sh status  [neo4j|es|all] exit 0 only if all named services are up
+#   scripts/services.sh env                    print the QTRACE_TEST_* export lines
+#   scripts/services.sh reset   [neo4j|es|all] stop and delete the data (fresh, empty servers)
+#
+# Human-readable messages go to stderr; `start` and `env` print only `export ...` lines on
+# stdout, so `eval "$(scripts/services.sh start)"` works. The same lines are written to
+# $QTRACE_SERVICES_RUN/env.sh for `source`.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SERVICES_DIR="$SCRIPT_DIR/services"
+
+# ---------------------------------------------------------------------------- configuration
+CACHE="${QTRACE_SERVICES_CACHE:-$HOME/.cache/qtrace-services}"
+RUN="${QTRACE_SERVICES_RUN:-$CACHE/run}"
+
+pom_default() { # pom_default FILE PROPERTY -> the version pinned in the pom
+    sed -n "s:.*<$2>\(.*\)</$2>.*:\1:p" "$1" | head -n 1
+}
+NEO4J_VERSION="${QTRACE_SERVICES_NEO4J_VERSION:-$(pom_default "$SERVICES_DIR/neo4j/pom.xml" neo4j.version)}"
+ES_VERSION="${QTRACE_SERVICES_ES_VERSION:-$(pom_default "$SERVICES_DIR/es/pom.xml" es.version)}"
+
+NEO4J_PORT="${QTRACE_SERVICES_NEO4J_PORT:-7687}"
+NEO4J_HTTP_PORT="${QTRACE_SERVICES_NEO4J_HTTP_PORT:-}"
+NEO4J_USER="neo4j"
+NEO4J_PASSWORD="${QTRACE_SERVICES_NEO4J_PASSWORD:-qtrace-test-password}"
+NEO4J_HEAP="${QTRACE_SERVICES_NEO4J_HEAP:-1g}"
+NEO4J_HOME_DIR="${QTRACE_SERVICES_NEO4J_HOME:-$RUN/neo4j}"
+
+ES_PORT="${QTRACE_SERVICES_ES_PORT:-9200}"
+ES_HEAP="${QTRACE_SERVICES_ES_HEAP:-512m}"
+ES_USER="${QTRACE_SERVICES_ES_USER:-qtrace-es}"
+
+START_TIMEOUT="${QTRACE_SERVICES_TIMEOUT:-120}"      # seconds to wait for readiness
+STOP_TIMEOUT="${QTRACE_SERVICES_STOP_TIMEOUT:-60}"   # seconds between SIGTERM and SIGKILL
+PYTHON="${QTRACE_SERVICES_PYTHON:-python3}"
+MVN="${QTRACE_SERVICES_MVN:-mvn}"
+# Extra Maven arguments, e.g. QTRACE_SERVICES_MVN_ARGS="-o" or "-Dmaven.repo.local=/path".
+read -r -a MVN_ARGS <<<"${QTRACE_SERVICES_MVN_ARGS:-}"
+
+NEO4J_DIST="$CACHE/neo4j-harness-$NEO4J_VERSION"      # lib/*.jar + .complete
+ES_DIST="$CACHE/elasticsearch-$ES_VERSION"             # unzipped distribution + .complete
+
+# ---------------------------------------------------------------------------- helpers
+say() { printf 'services: %s\n' "$*" >&2; }
+die() { printf 'services: ERROR: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+java_bin() {
+    if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+        echo "$JAVA_HOME/bin/java"
+    elif command -v java >/dev/null 2>&1; then
+        command -v java
+    else
+        die "java not found (need a JDK 17+; set JAVA_HOME or put java on PATH)"
+    fi
+}
+
+java_home() { # the JDK that `java` belongs to, for ES_JAVA_HOME
+    local bin
+    bin="$(readlink -f "$(java_bin)")"
+    dirname "$(dirname "$bin")"
+}
+
+port_open() { # port_open PORT -> 0 if something accepts TCP connections on 127.0.0.1:PORT
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+http_get() { # http_get URL -> body on stdout, non-zero unless HTTP 2xx
+    if command -v curl >/dev/null 2>&1; then
+        curl -fsS --max-time 15 "$1" 2>/dev/null
+    else
+        "$PYTHON" -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=15).read().decode())' "$1" 2>/dev/null
+    fi
+}
+
+log_tail() { # log_tail FILE...: the last lines of each existing file, to stderr
+    local f
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        printf -- '----- last lines of %s -----\n' "$f" >&2
+        tail -n 40 "$f" >&2
+        printf -- '----- end of %s -----\n' "$f" >&2
+    done
+}
+
+# pid files hold the pid of a process started with setsid, i.e. the leader of its own process
+# group; every process of the service (the ES CLI and its server JVM) is in that group.
+pid_file() { echo "$RUN/$1.pid"; }
+
+service_marker() { # a string the service's command line must contain (guards against pid reuse)
+    case "$1" in
+        neo4j) echo "Launcher.java" ;;
+        es) echo "elasticsearch" ;; # matches setsid/setpriv/env, bin/elasticsearch and the JVMs
+    esac
+}
+
+running_pid() { # running_pid SERVICE -> prints the pid and returns 0 if the service is running
+    local file pid
+    file="$(pid_file "$1")"
+    [ -f "$file" ] || return 1
+    pid="$(cat "$file" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$(service_marker "$1")"; then
+        echo "$pid"
+        return 0
+    fi
+    return 1
+}
+
+group_alive() { kill -0 -- "-$1" 2>/dev/null; }
+
+services_of() { # services_of [neo4j|es|all] -> the list
+    case "${1:-all}" in
+        neo4j) echo neo4j ;;
+        es | elasticsearch) echo es ;;
+        all) echo "neo4j es" ;;
+        *) die "unknown service '$1' (expected neo4j, es or all)" ;;
+    esac
+}
+
+lock_run_dir() { # serialise start/stop/reset of one run dir; fd 9 is closed for the services
+    mkdir -p "$RUN"
+    exec 9>"$RUN/.lock"
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 300 9 || die "another services.sh is busy with $RUN (lock $RUN/.lock)"
+    fi
+}
+
+# ---------------------------------------------------------------------------- fetch
+fetch_neo4j() {
+    if [ -f "$NEO4J_DIST/.complete" ]; then
+        say "neo4j-harness $NEO4J_VERSION already fetched ($NEO4J_DIST)"
+        return 0
+    fi
+    command -v "$MVN" >/dev/null 2>&1 || die "Maven ('$MVN') is needed to fetch Neo4j"
+    say "fetching org.neo4j.test:neo4j-harness:$NEO4J_VERSION and its runtime dependencies (Maven)..."
+    rm -rf "$NEO4J_DIST.tmp"
+    mkdir -p "$NEO4J_DIST.tmp"
+    if ! "$MVN" -B -q -Dstyle.color=never "${MVN_ARGS[@]}" -f "$SERVICES_DIR/neo4j/pom.xml" \
+        -Dneo4j.version="$NEO4J_VERSION" \
+        dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$NEO4J_DIST.tmp/lib" >&2; then
+        rm -rf "$NEO4J_DIST.tmp"
+        die "Maven could not resolve neo4j-harness $NEO4J_VERSION (see above)"
+    fi
+    [ -f "$NEO4J_DIST.tmp/lib/neo4j-harness-$NEO4J_VERSION.jar" ] \
+        || die "neo4j-harness-$NEO4J_VERSION.jar missing after Maven ran"
+    touch "$NEO4J_DIST.tmp/.complete"
+    rm -rf "$NEO4J_DIST"
+    mv "$NEO4J_DIST.tmp" "$NEO4J_DIST"
+    say "neo4j-harness $NEO4J_VERSION: $(find "$NEO4J_DIST/lib" -name '*.jar' | wc -l) jars in $NEO4J_DIST/lib"
+}
+
+fetch_es() {
+    if [ -f "$ES_DIST/.complete" ]; then
+        say "elasticsearch $ES_VERSION already fetched ($ES_DIST)"
+        return 0
+    fi
+    command -v "$MVN" >/dev/null 2>&1 || die "Maven ('$MVN') is needed to fetch Elasticsearch"
+    local tmp="$CACHE/elasticsearch-$ES_VERSION.tmp"
+    say "fetching org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip (Maven)..."
+    rm -rf "$tmp"
+    mkdir -p "$tmp/dl"
+    if ! "$MVN" -B -q -Dstyle.color=never "${MVN_ARGS[@]}" -f "$SERVICES_DIR/es/pom.xml" \
+        -Des.version="$ES_VERSION" \
+        dependency:copy-dependencies -DoutputDirectory="$tmp/dl" >&2; then
+        rm -rf "$tmp"
+        die "Maven could not resolve the Elasticsearch $ES_VERSION zip (see above)"
+    fi
+    local zip="$tmp/dl/elasticsearch-$ES_VERSION.zip"
+    [ -f "$zip" ] || die "elasticsearch-$ES_VERSION.zip missing after Maven ran"
+    say "unpacking $(basename "$zip")..."
+    if command -v unzip >/dev/null 2>&1; then
+        unzip -q "$zip" -d "$tmp/x"
+    else # keeps no file modes: make the launch scripts executable again
+        "$PYTHON" -m zipfile -e "$zip" "$tmp/x"
+        chmod -R a+rX "$tmp/x"
+        chmod +x "$tmp/x/elasticsearch-$ES_VERSION/bin/"* "$tmp/x/elasticsearch-$ES_VERSION/lib/platform/"*/* 2>/dev/null || true
+    fi
+    [ -x "$tmp/x/elasticsearch-$ES_VERSION/bin/elasticsearch" ] || die "unexpected layout inside $zip"
+    touch "$tmp/x/elasticsearch-$ES_VERSION/.complete"
+    rm -rf "$ES_DIST"
+    mv "$tmp/x/elasticsearch-$ES_VERSION" "$ES_DIST"
+    rm -rf "$tmp"
+    say "elasticsearch $ES_VERSION unpacked in $ES_DIST"
+}
+
+cmd_fetch() {
+    mkdir -p "$CACHE"
+    local svc
+    for svc in $(services_of "${1:-all}"); do
+        case "$svc" in
+            neo4j) fetch_neo4j ;;
+            es) fetch_es ;;
+        esac
+    done
+}
+
+# ---------------------------------------------------------------------------- environment
+write_env() {
+    mkdir -p "$RUN"
+    {
+        echo "export QTRACE_TEST_NEO4J_URL=bolt://127.0.0.1:$NEO4J_PORT"
+        echo "export QTRACE_TEST_NEO4J_USER=$NEO4J_USER"
+        echo "export QTRACE_TEST_NEO4J_PASSWORD=$(printf '%q' "$NEO4J_PASSWORD")"
+        echo "export QTRACE_TEST_ES_URL=http://127.0.0.1:$ES_PORT"
+    } >"$RUN/env.sh.tmp"
+    mv "$RUN/env.sh.tmp" "$RUN/env.sh"
+}
+
+cmd_env() {
+    write_env
+    cat "$RUN/env.sh"
+}
+
+# ---------------------------------------------------------------------------- Neo4j
+neo4j_launch() {
+    local pid
+    if pid="$(running_pid neo4j)"; then
+        say "neo4j already running (pid $pid)"
+        return 0
+    fi
+    rm -f "$(pid_file neo4j)"
+    if port_open "$NEO4J_PORT"; then
+        die "port $NEO4J_PORT is already in use by a process this script did not start (set QTRACE_SERVICES_NEO4J_PORT)"
+    fi
+    [ "${#NEO4J_PASSWORD}" -ge 8 ] || die "QTRACE_SERVICES_NEO4J_PASSWORD must have at least 8 characters (Neo4j 5 rule)"
+    fetch_neo4j
+    mkdir -p "$NEO4J_HOME_DIR"
+    local log="$RUN/neo4j.log"
+    [ -f "$log" ] && mv -f "$log" "$log.1"
+    say "starting neo4j $NEO4J_VERSION on bolt://127.0.0.1:$NEO4J_PORT (home $NEO4J_HOME_DIR, log $log)"
+    # setsid: own process group, so stop can signal all of it; 9>&-: do not inherit the lock.
+    QTRACE_SERVICES_NEO4J_PORT="$NEO4J_PORT" \
+    QTRACE_SERVICES_NEO4J_HTTP_PORT="$NEO4J_HTTP_PORT" \
+    QTRACE_SERVICES_NEO4J_PASSWORD="$NEO4J_PASSWORD" \
+    QTRACE_SERVICES_NEO4J_HOME="$NEO4J_HOME_DIR" \
+        setsid "$(java_bin)" \
+        -Xms256m -Xmx"$NEO4J_HEAP" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
+        -XX:-OmitStackTraceInFastThrow \
+        --add-opens=java.base/java.nio=ALL-UNNAMED \
+        --add-opens=java.base/java.io=ALL-UNNAMED \
+        --add-opens=java.base/java.lang=ALL-UNNAMED \
+        --add-opens=java.base/sun.nio.ch=ALL-UNNAMED \
+        -Dio.netty.tryReflectionSetAccessible=true \
+        -Djava.io.tmpdir="$NEO4J_HOME_DIR/harness" \
+        -cp "$NEO4J_DIST/lib/*" \
+        "$SERVICES_DIR/neo4j/Launcher.java" \
+        </dev/null >"$log" 2>&1 9>&- &
+    echo $! >"$(pid_file neo4j)"
+}
+
+neo4j_wait() {
+    local pid deadline log="$RUN/neo4j.log" rc check_out
+    pid="$(cat "$(pid_file neo4j)" 2>/dev/null || true)"
+    deadline=$((SECONDS + START_TIMEOUT))
+    local url="bolt://127.0.0.1:$NEO4J_PORT" have_driver=1
+    while :; do
+        if ! running_pid neo4j >/dev/null; then
+            log_tail "$log"
+            die "neo4j exited during startup (log: $log)"
+        fi
+        if grep -q 'QTRACE-NEO4J-READY' "$log" 2>/dev/null && port_open "$NEO4J_PORT"; then
+            if [ "$have_driver" -eq 1 ]; then
+                rc=0
+                check_out="$("$PYTHON" "$SERVICES_DIR/check_neo4j.py" "$url" "$NEO4J_USER" "$NEO4J_PASSWORD" 2>&1)" || rc=$?
+                case "$rc" in
+                    0) say "neo4j ready: $url answered RETURN 1 as user $NEO4J_USER (pid $pid)"; return 0 ;;
+                    2) log_tail "$log"; die "neo4j is up but rejects the configured password: $check_out" ;;
+                    3) have_driver=0
+                       say "python package 'neo4j' not installed: checking the Bolt port only" ;;
+                    *) : ;; # not answering yet
+                esac
+            fi
+            if [ "$have_driver" -eq 0 ]; then
+                say "neo4j ready: $url accepts connections (pid $pid)"
+                return 0
+            fi
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log_tail "$log" "$NEO4J_HOME_DIR/logs/debug.log"
+            die "neo4j not ready after ${START_TIMEOUT}s (${check_out:-no ready line yet}); log: $log"
+        fi
+        sleep 1
+    done
+}
+
+# ---------------------------------------------------------------------------- Elasticsearch
+# Elasticsearch refuses to run as root. As root, it runs as the system user $ES_USER (created on
+# first use), and since $HOME (/root) is usually not readable by other users, its files live in
+# /var/lib/qtrace-es: dist/ holds a hard-linked (or copied) mirror of the cached distribution and
+# run-<hash of the run dir>/ its config, data, logs and tmp; $RUN/es is a symlink to the latter.
+# Not as root, it runs as the calling user straight from the cache with its files in $RUN/es.
+ES_SYS_BASE="${QTRACE_SERVICES_ES_SYSTEM_DIR:-/var/lib/qtrace-es}"
+
+es_base() {
+    if is_root; then
+        echo "$ES_SYS_BASE/run-$(printf '%s' "$RUN" | sha1sum | cut -c1-12)"
+    else
+        echo "$RUN/es"
+    fi
+}
+
+es_home() {
+    if is_root; then echo "$ES_SYS_BASE/dist/elasticsearch-$ES_VERSION"; else echo "$ES_DIST"; fi
+}
+
+es_prepare_root() { # create the user and the mirror; only as root
+    if ! id -u "$ES_USER" >/dev/null 2>&1; then
+        command -v useradd >/dev/null 2>&1 || die "running as root: need useradd to create user '$ES_USER' for Elasticsearch"
+        say "creating system user '$ES_USER' (Elasticsearch refuses to run as root)"
+        useradd --system --user-group --no-create-home --home-dir "$ES_SYS_BASE" \
+            --shell /usr/sbin/nologin "$ES_USER" \
+            || id -u "$ES_USER" >/dev/null 2>&1 || die "could not create user '$ES_USER'"
+    fi
+    install -d -m 0755 "$ES_SYS_BASE" "$ES_SYS_BASE/dist"
+    local home
+    home="$(es_home)"
+    if [ ! -f "$home/.complete" ]; then
+        say "mirroring the distribution to $home (readable by $ES_USER)"
+        rm -rf "$home.tmp" "$home"
+        cp -al "$ES_DIST" "$home.tmp" 2>/dev/null || { rm -rf "$home.tmp"; cp -a "$ES_DIST" "$home.tmp"; }
+        chmod -R a+rX "$home.tmp"
+        mv "$home.tmp" "$home"
+    fi
+}
+
+es_write_config() {
+    local base="$1" home="$2"
+    mkdir -p "$base"
+    if [ ! -d "$base/config" ]; then
+        cp -R "$home/config" "$base/config"
+    fi
+    mkdir -p "$base/data" "$base/logs" "$base/tmp" "$base/config/jvm.options.d"
+    cat >"$base/config/elasticsearch.yml" <<EOF
+# Written by scripts/services.sh on every start; edits are overwritten.
+cluster.name: qtrace-test
+node.name: qtrace-test-node
+path.data: $base/data
+path.logs: $base/logs
+network.host: 127.0.0.1
+http.port: $ES_PORT
+# Loopback + single-node discovery = development mode: bootstrap checks (vm.max_map_count,
+# file descriptors, ...) only warn, they do not stop the node.
+discovery.type: single-node
+xpack.security.enabled: false
+# Never block writes because the disk of a developer machine or CI runner is nearly full.
+cluster.routing.allocation.disk.threshold_enabled: false
+# Let tests delete indices by wildcard.
+action.destructive_requires_name: false
+EOF
+    cat >"$base/config/jvm.options.d/qtrace.options" <<EOF
+-Xms$ES_HEAP
+-Xmx$ES_HEAP
+EOF
+    if is_root; then
+        chown -R "$ES_USER:" "$base/config"
+        chown "$ES_USER:" "$base" "$base/data" "$base/logs" "$base/tmp"
+    fi
+}
+
+es_launch() {
+    local pid
+    if pid="$(running_pid es)"; then
+        say "es already running (pid $pid)"
+        return 0
+    fi
+    rm -f "$(pid_file es)"
+    if port_open "$ES_PORT"; then
+        die "port $ES_PORT is already in use by a process this script did not start (set QTRACE_SERVICES_ES_PORT)"
+    fi
+    fetch_es
+    local base home log="$RUN/es.log" jhome
+    is_root && es_prepare_root
+    base="$(es_base)"
+    home="$(es_home)"
+    es_write_config "$base" "$home"
+    if is_root; then
+        ln -sfn "$base" "$RUN/es"
+    fi
+    jhome="$(java_home)"
+    [ -f "$log" ] && mv -f "$log" "$log.1"
+    local -a as_user=()
+    if is_root; then
+        command -v setpriv >/dev/null 2>&1 || die "running as root: need setpriv (util-linux) to run Elasticsearch as '$ES_USER'"
+        as_user=(setpriv "--reuid=$ES_USER" "--regid=$ES_USER" --init-groups)
+    fi
+    say "starting elasticsearch $ES_VERSION on http://127.0.0.1:$ES_PORT (heap $ES_HEAP, files $base${as_user:+, user $ES_USER}, log $log)"
+    # The tool-visible environment is kept small: a stray JAVA_TOOL_OPTIONS or ES_JAVA_OPTS from
+    # the caller could break the node.
+    setsid "${as_user[@]}" env -i \
+        PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+        HOME="$base" LANG=C.UTF-8 \
+        ES_JAVA_HOME="$jhome" ES_PATH_CONF="$base/config" ES_TMPDIR="$base/tmp" \
+        "$home/bin/elasticsearch" -p "$base/server.pid" \
+        </dev/null >"$log" 2>&1 9>&- &
+    echo $! >"$(pid_file es)"
+}
+
+es_wait() {
+    local pid deadline log="$RUN/es.log" body="" url="http://127.0.0.1:$ES_PORT"
+    pid="$(cat "$(pid_file es)" 2>/dev/null || true)"
+    deadline=$((SECONDS + START_TIMEOUT))
+    while :; do
+        if ! running_pid es >/dev/null; then
+            log_tail "$log" "$(es_base)/logs/qtrace-test.log"
+            die "elasticsearch exited during startup (log: $log)"
+        fi
+        if body="$(http_get "$url/_cluster/health?wait_for_status=yellow&timeout=2s")"; then
+            case "$body" in
+                *'"status":"green"'* | *'"status":"yellow"'*)
+                    say "elasticsearch ready: $url cluster health $(printf '%s' "$body" | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p') (pid $pid)"
+                    return 0
+                    ;;
+            esac
+        fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log_tail "$log" "$(es_base)/logs/qtrace-test.log"
+            die "elasticsearch not ready after ${START_TIMEOUT}s (last health answer: ${body:-none}); log: $log"
+        fi
+        sleep 1
+    done
+}
+
+# ---------------------------------------------------------------------------- commands
+cmd_start() {
+    local svcs svc
+    svcs="$(services_of "${1:-all}")"
+    lock_run_dir
+    for svc in $svcs; do # fetch first, so a failed download starts nothing
+        case "$svc" in
+            neo4j) fetch_neo4j ;;
+            es) fetch_es ;;
+        esac
+    done
+    local t0=$SECONDS
+    for svc in $svcs; do # launch all, then wait for all: the JVMs boot in parallel
+        case "$svc" in
+            neo4j) neo4j_launch ;;
+            es) es_launch ;;
+        esac
+    done
+    for svc in $svcs; do
+        case "$svc" in
+            neo4j) neo4j_wait ;;
+            es) es_wait ;;
+        esac
+    done
+    say "ready after $((SECONDS - t0))s"
+    write_env
+    say "environment written to $RUN/env.sh (source it, or eval this command's output)"
+    cat "$RUN/env.sh"
+}
+
+stop_one() {
+    local svc="$1" pid waited=0
+    if ! pid="$(running_pid "$svc")"; then
+        say "$svc not running"
+        rm -f "$(pid_file "$svc")"
+        return 0
+    fi
+    say "stopping $svc (pid $pid): SIGTERM, SIGKILL after ${STOP_TIMEOUT}s"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    while group_alive "$pid" && [ "$waited" -lt "$STOP_TIMEOUT" ]; do
+        sleep 1
+        waited=$((waited + 1))
+    done
+    if group_alive "$pid"; then
+        say "$svc did not stop within ${STOP_TIMEOUT}s: SIGKILL"
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        sleep 1
+    fi
+    rm -f "$(pid_file "$svc")"
+    say "$svc stopped (${waited}s)"
+}
+
+cmd_stop() {
+    local svc
+    lock_run_dir
+    for svc in $(services_of "${1:-all}"); do stop_one "$svc"; done
+}
+
+cmd_status() {
+    local svc pid rc=0
+    for svc in $(services_of "${1:-all}"); do
+        if pid="$(running_pid "$svc")"; then
+            case "$svc" in
+                neo4j)
+                    if port_open "$NEO4J_PORT"; then
+                        echo "neo4j: running (pid $pid), bolt://127.0.0.1:$NEO4J_PORT accepting connections"
+                    else
+                        echo "neo4j: running (pid $pid), bolt://127.0.0.1:$NEO4J_PORT NOT accepting connections"; rc=1
+                    fi ;;
+                es)
+                    local health
+                    if health="$(http_get "http://127.0.0.1:$ES_PORT/_cluster/health")"; then
+                        echo "es: running (pid $pid), http://127.0.0.1:$ES_PORT health $(printf '%s' "$health" | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p')"
+                    else
+                        echo "es: running (pid $pid), http://127.0.0.1:$ES_PORT NOT answering"; rc=1
+                    fi ;;
+            esac
+        else
+            echo "$svc: stopped"
+            rc=1
+        fi
+    done
+    return "$rc"
+}
+
+cmd_reset() {
+    local svc
+    cmd_stop "${1:-all}"
+    for svc in $(services_of "${1:-all}"); do
+        case "$svc" in
+            neo4j) say "deleting neo4j data in $NEO4J_HOME_DIR"; rm -rf "$NEO4J_HOME_DIR" ;;
+            es) say "deleting elasticsearch data in $(es_base)"; rm -rf "$(es_base)" "$RUN/es" ;;
+        esac
+    done
+}
+
+main() {
+    local cmd="${1:-}"
+    [ $# -gt 0 ] && shift
+    [ $# -le 1 ] || usage
+    case "$cmd" in
+        fetch) cmd_fetch "$@" ;;
+        start) cmd_start "$@" ;;
+        stop) cmd_stop "$@" ;;
+        restart) cmd_stop "$@"; cmd_start "$@" ;;
+        status) cmd_status "$@" ;;
+        env) cmd_env ;;
+        reset) cmd_reset "$@" ;;
+        -h | --help | help | "") usage ;;
+        *) say "unknown command '$cmd'"; usage ;;
+    esac
+}
+
+main "$@"

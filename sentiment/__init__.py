@@ -1,0 +1,1 @@
+"""Public-opinion monitoring (网络舆情监控). Filled in by the opinion-monitoring issue."""

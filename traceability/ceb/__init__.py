@@ -1,0 +1,1 @@
+"""China Customs cross-border e-commerce (CEB) messages."""

@@ -1,0 +1,290 @@
+"""The ``qtrace`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from config import Settings, SettingsError, load_settings
+from traceability.describe import describe
+from traceability.ingest import IngestReport, collect_files
+from traceability.keys import KINDS, KeyError_
+from traceability.services import ConfigurationError, Services, build_services
+from traceability.trace import NotFound
+
+console = Console()
+err_console = Console(stderr=True)
+
+DIRECTION_ZH = {"back": "溯源（向上游）", "forward": "去向（向下游）", "both": "双向"}
+
+
+class Context:
+    def __init__(self, config_file: str | None) -> None:
+        self.config_file = config_file
+        self._settings: Settings | None = None
+        self._services: Services | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            try:
+                self._settings = load_settings(self.config_file)
+            except SettingsError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._settings
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            try:
+                self._services = build_services(self.settings)
+            except ConfigurationError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._services
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    envvar="QTRACE_CONFIG",
+    help="设置文件 (TOML)，覆盖 config/default.toml；也可用环境变量 QTRACE_CONFIG。",
+)
+@click.version_option(package_name="qtrace")
+@click.pass_context
+def main(ctx: click.Context, config_file: str | None) -> None:
+    """跨境电商质量安全追溯与风险预警 (cross-border e-commerce quality traceability)."""
+    ctx.obj = Context(config_file)
+
+    @ctx.call_on_close
+    def _close() -> None:
+        if ctx.obj._services is not None:
+            ctx.obj._services.close()
+
+
+@main.command()
+@click.option("--orders", type=click.IntRange(40, 5_000_000), default=3000, show_default=True)
+@click.option("--seed", type=int, default=20261127, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+def generate(orders: int, seed: int, out: Path) -> None:
+    """生成一个确定性的合成跨境电商世界 (CEB XML + EPCIS JSON-LD + manifest.json)。"""
+    from traceability.generator.files import write_world
+
+    with console.status(f"正在生成 {orders} 笔订单 …"):
+        manifest = write_world(orders, seed, out)
+    console.print(f"[green]已生成[/green] {out}  文件: {manifest['files']}")
+    stories = manifest["stories"]
+    console.print(
+        f"缺陷批次: {stories['defective_lot']['batch']} "
+        f"（下游订单 {stories['defective_lot']['recall_orders']} 笔）"
+    )
+
+
+def _print_ingest(report: IngestReport) -> None:
+    table = Table(title="导入结果 Ingest summary")
+    for column in ("格式 format", "已接收文件", "记录数", "拒收文件"):
+        table.add_column(column)
+    for fmt, tally in sorted(report.formats.items()):
+        table.add_row(fmt, str(tally.files), str(tally.records), str(tally.rejected_files))
+    console.print(table)
+    for rejection in report.rejections:
+        err_console.print(f"[red]拒收[/red] {rejection}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果。")
+@pass_context
+def ingest(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """导入文件或目录 (CEB XML、EPCIS JSON-LD)；有拒收时以非零状态退出。"""
+    files = collect_files(paths)
+    ingestor = ctx.services.ingestor()
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        disable=as_json or not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task("导入中", total=len(files))
+        report = ingestor.ingest_paths(files, on_file=lambda _: progress.advance(task))
+    if as_json:
+        _emit_json(
+            {
+                "formats": {k: vars(v) for k, v in sorted(report.formats.items())},
+                "rejections": [vars(r) for r in report.rejections],
+            }
+        )
+    else:
+        _print_ingest(report)
+    if not report.ok:
+        sys.exit(1)
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(sorted(KINDS), case_sensitive=False))
+@click.argument("key")
+@click.option(
+    "--direction", type=click.Choice(["back", "forward", "both"]), default="both",
+    show_default=True, help="back 溯源、forward 去向、both 双向。",
+)  # fmt: skip
+@click.option(
+    "--json", "as_json", is_flag=True, help="以 JSON 输出 (nodes/edges/responsibility/summary)。"
+)
+@pass_context
+def trace(ctx: Context, kind: str, key: str, direction: str, as_json: bool) -> None:
+    """追溯一个对象：KIND 为 batch/product/order/payment/waybill/inventory/enterprise。"""
+    try:
+        result = ctx.services.trace.trace(kind, key, direction)
+    except (KeyError_, NotFound) as exc:
+        _fail(exc)
+    if as_json:
+        _emit_json(result)
+        return
+    summary = result["summary"]
+    console.print(
+        f"[bold]{DIRECTION_ZH[direction]}[/bold] {result['root']['id']}  "
+        f"节点 {summary['nodeCount']} 个，关系 {summary['edgeCount']} 条"
+        + ("  [yellow]（结果已截断）[/yellow]" if summary["truncated"] else "")
+    )
+    nodes = Table(title="追溯链 Chain (上游 → 下游)")
+    for column in ("列", "类型", "业务键", "说明"):
+        nodes.add_column(column)
+    for node in sorted(result["nodes"], key=lambda n: (n["column"], n["label"], n["key"])):
+        nodes.add_row(
+            str(node["column"]), node["labelZh"], node["key"],
+            describe(node["label"], node["key"], node["props"]),
+        )  # fmt: skip
+    console.print(nodes)
+    _print_responsibility(result["responsibility"])
+
+
+def _print_responsibility(hops: list[dict[str, Any]]) -> None:
+    table = Table(title="责任链 Responsibility")
+    for column in ("环节角色", "企业", "代码/信用代码", "时间", "依据"):
+        table.add_column(column)
+    for hop in hops:
+        enterprise = hop["enterprise"]
+        table.add_row(
+            hop["roleZh"],
+            enterprise["name"] or "—",
+            enterprise["uscc"] or enterprise["key"],
+            (hop["time"] or "")[:19].replace("T", " "),
+            hop["via"]["id"],
+        )
+    console.print(table)
+
+
+@main.command()
+@click.argument("batch_keys", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@pass_context
+def recall(ctx: Context, batch_keys: tuple[str, ...], as_json: bool) -> None:
+    """召回范围：一个或多个批次 (GTIN:LOT) 下游的全部订单、买家、地区、平台与承运人。"""
+    try:
+        result = ctx.services.trace.recall(list(batch_keys))
+    except (KeyError_, NotFound) as exc:
+        _fail(exc)
+    if as_json:
+        _emit_json(result)
+        return
+    s = result["summary"]
+    console.print(
+        f"[bold]召回范围[/bold] 批次 {len(result['batches'])} 个：订单 {s['orders']} 笔，"
+        f"订购人 {s['buyers']} 人，地区 {s['districts']} 个，平台 {s['platforms']} 家，"
+        f"承运人 {s['carriers']} 家"
+    )
+    for title, bucket, name_of in (
+        ("受影响地区", "districts", lambda d: d.get("name", d["key"])),
+        ("电商平台", "platforms", lambda d: d.get("name", d["key"])),
+        ("物流企业", "carriers", lambda d: d.get("name", d["key"])),
+    ):
+        table = Table(title=title)
+        table.add_column("名称")
+        table.add_column("代码")
+        table.add_column("订单数", justify="right")
+        for item in result[bucket][:20]:
+            table.add_row(name_of(item), item["key"], str(item["orders"]))
+        console.print(table)
+
+
+@main.command()
+@click.option("--host", default=None, help="监听地址（默认取设置 web.host）。")
+@click.option("--port", type=int, default=None, help="端口（默认取设置 web.port）。")
+@pass_context
+def serve(ctx: Context, host: str | None, port: int | None) -> None:
+    """启动网页控制台与 API。"""
+    from traceability.web import serve_app
+
+    serve_app(ctx.settings, host, port)
+
+
+@main.command()
+@click.option("--orders", type=click.IntRange(40, 2_000_000), default=3000, show_default=True)
+@click.option("--seed", type=int, default=20261127, show_default=True)
+@click.option("--no-serve", is_flag=True, help="只生成并导入，不启动网页。")
+@pass_context
+def demo(ctx: Context, orders: int, seed: int, no_serve: bool) -> None:
+    """演示：生成合成世界、导入嵌入式存储，并在 127.0.0.1:8000 启动控制台。"""
+    from traceability.generator.files import write_world
+
+    settings = ctx.settings
+    world_dir = settings.data_dir / f"demo-world-{orders}-{seed}"
+    manifest_path = world_dir / "manifest.json"
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    else:
+        with console.status(f"正在生成演示世界 ({orders} 笔订单) …"):
+            manifest = write_world(orders, seed, world_dir)
+    with console.status("正在导入嵌入式存储 …"):
+        report = ctx.services.ingestor().ingest_paths(collect_files([world_dir]))
+    _print_ingest(report)
+    if not report.ok:
+        raise click.ClickException("演示数据导入失败")
+    stories = manifest["stories"]
+    defective = stories["defective_lot"]
+    host, port = settings.web.host, settings.web.port
+    console.print("\n[bold]可以试试：[/bold]")
+    console.print(f"  qtrace recall {defective['batch']}")
+    if defective["sample_orders"]:
+        console.print(f"  qtrace trace order {defective['sample_orders'][0]} --direction back")
+    console.print(f"  qtrace trace batch {defective['batch']} --direction forward")
+    if no_serve:
+        return
+    console.print(
+        f"\n控制台 Console: [bold]http://{host}:{port}/[/bold]  （无需登录，Ctrl+C 退出）"
+    )
+    from traceability.web import serve_app
+
+    serve_app(settings, host, port)
+
+
+@main.group()
+def graph() -> None:
+    """图存储维护。"""
+
+
+@graph.command("stats")
+@pass_context
+def graph_stats(ctx: Context) -> None:
+    """各标签节点数与各关系类型数量。"""
+    _emit_json(ctx.services.store.counts())

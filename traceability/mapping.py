@@ -1,0 +1,489 @@
+"""Turn CEB records and EPCIS events into graph nodes and edges.
+
+Each function maps one business record to the nodes and edges it asserts.  A record may
+name partners it does not carry (an inventory names its order and waybill); those become
+edges to nodes known only by key, which the store creates and later records fill in.
+Personal data is hashed and masked here, before anything reaches a store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from traceability.ceb.xml import Record
+from traceability.identifiers import gtin_check_digit
+from traceability.keys import normalize_gtin
+from traceability.privacy import (
+    PersonalDataHasher,
+    mask_address,
+    mask_name,
+    mask_phone,
+    mask_resident_id,
+)
+from traceability.reference import customs_office_name, district_info
+from traceability.store.port import Edge, Node, NodeRef, clean_props
+
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
+
+
+class MappingError(ValueError):
+    """A record lacks what is needed to place it in the graph."""
+
+
+@dataclass(slots=True)
+class GraphBatch:
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+    def node(self, label: str, key: str, **props: Any) -> NodeRef:
+        self.nodes.append(Node(label, key, clean_props(props)))
+        return NodeRef(label, key)
+
+    def edge(self, rel_type: str, src: NodeRef, dst: NodeRef, **props: Any) -> None:
+        self.edges.append(Edge(rel_type, src, dst, clean_props(props)))
+
+    def extend(self, other: GraphBatch) -> None:
+        self.nodes.extend(other.nodes)
+        self.edges.extend(other.edges)
+
+
+def ceb_time(value: str | None) -> str | None:
+    """``YYYYMMDD[hhmmss[fff]]`` (China time) to ISO 8601 with +08:00."""
+    if not value:
+        return None
+    digits = value.strip()
+    try:
+        if len(digits) == 8:
+            parsed = dt.datetime.strptime(digits, "%Y%m%d")
+        else:
+            parsed = dt.datetime.strptime(digits[:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        raise MappingError(f"时间格式应为 YYYYMMDDhhmmss，收到 {value!r}") from None
+    return parsed.replace(tzinfo=CHINA_TZ).isoformat()
+
+
+def amount(value: str | None, name: str) -> str | None:
+    """A N19,5 amount, kept as a canonical decimal string (never a float)."""
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise MappingError(f"{name} 不是数字: {value!r}") from None
+    if not number.is_finite():
+        raise MappingError(f"{name} 不是有限数值: {value!r}")
+    return format(number.normalize(), "f")
+
+
+def _require(fields: dict[str, str], *names: str) -> None:
+    missing = [n for n in names if not fields.get(n)]
+    if missing:
+        raise MappingError(f"缺少必填字段: {', '.join(missing)}")
+
+
+def _enterprise(batch: GraphBatch, code: str | None, name: str | None) -> NodeRef | None:
+    if not code:
+        return None
+    return batch.node("Enterprise", code, name=name or None, customsCode=code)
+
+
+class CebMapper:
+    """Maps CEB records of each message type to graph records."""
+
+    def __init__(self, hasher: PersonalDataHasher) -> None:
+        self.hasher = hasher
+
+    def _person(self, batch: GraphBatch, id_number: str, name: str, phone: str) -> NodeRef:
+        return batch.node(
+            "Buyer",
+            self.hasher.id_hash(id_number),
+            nameMasked=mask_name(name),
+            idMasked=mask_resident_id(id_number),
+            phoneMasked=mask_phone(phone) if phone else None,
+            phoneHash=self.hasher.phone_hash(phone) if phone else None,
+        )
+
+    def _consignee(
+        self, batch: GraphBatch, name: str, phone: str, address: str, district: str | None
+    ) -> NodeRef:
+        return batch.node(
+            "Consignee",
+            self.hasher.consignee_hash(name, phone, address),
+            nameMasked=mask_name(name),
+            phoneMasked=mask_phone(phone),
+            phoneHash=self.hasher.phone_hash(phone),
+            addressMasked=mask_address(address),
+            addressHash=self.hasher.address_hash(address),
+            district=district or None,
+        )
+
+    def order(self, record: Record) -> GraphBatch:
+        h = record.head
+        _require(h, "orderNo", "ebpCode", "buyerIdNumber")
+        batch = GraphBatch()
+        lines = sorted(record.lines, key=lambda line: int(line.get("gnum") or 0))
+        lots = [lot.strip() for lot in (h.get("batchNumbers") or "").split(",")]
+        order = batch.node(
+            "Order",
+            f"{h['ebpCode']}:{h['orderNo']}",
+            orderNo=h["orderNo"],
+            ebpCode=h["ebpCode"],
+            ebcCode=h.get("ebcCode") or None,
+            orderType=h.get("orderType") or None,
+            time=ceb_time(h.get("appTime")),
+            goodsValue=amount(h.get("goodsValue"), "goodsValue"),
+            freight=amount(h.get("freight"), "freight"),
+            discount=amount(h.get("discount"), "discount"),
+            taxTotal=amount(h.get("taxTotal"), "taxTotal"),
+            acturalPaid=amount(h.get("acturalPaid"), "acturalPaid"),
+            currency=h.get("currency") or None,
+            buyerIdHash=self.hasher.id_hash(h["buyerIdNumber"]),
+            batchNumbers=h.get("batchNumbers") or None,
+            linesJson=json.dumps(
+                [
+                    {
+                        "gnum": line.get("gnum"),
+                        "gtin": line.get("barCode"),
+                        "itemName": line.get("itemName"),
+                        "qty": line.get("qty"),
+                        "unit": line.get("unit"),
+                        "price": amount(line.get("price"), "price"),
+                        "totalPrice": amount(line.get("totalPrice"), "totalPrice"),
+                        "country": line.get("country"),
+                    }
+                    for line in lines
+                ],
+                ensure_ascii=False,
+            ),
+        )
+        for rel, code, name in (
+            ("ON_PLATFORM", h.get("ebpCode"), h.get("ebpName")),
+            ("SOLD_BY", h.get("ebcCode"), h.get("ebcName")),
+        ):
+            enterprise = _enterprise(batch, code, name)
+            if enterprise:
+                batch.edge(rel, order, enterprise)
+        buyer = self._person(
+            batch, h["buyerIdNumber"], h.get("buyerName", ""), h.get("buyerTelephone", "")
+        )
+        batch.edge("PLACED_BY", order, buyer)
+        if h.get("consignee"):
+            district = h.get("consigneeDistrict") or None
+            consignee = self._consignee(
+                batch,
+                h["consignee"],
+                h.get("consigneeTelephone", ""),
+                h.get("consigneeAddress", ""),
+                district,
+            )
+            batch.edge("SHIP_TO", order, consignee)
+            if district:
+                batch.edge(
+                    "LOCATED_IN",
+                    consignee,
+                    batch.node("District", district, **district_info(district)),
+                )
+        if h.get("payCode") and h.get("payTransactionId"):
+            payment = NodeRef("Payment", f"{h['payCode']}:{h['payTransactionId']}")
+            batch.edge("PAID_WITH", order, payment)
+        for index, line in enumerate(lines):
+            gtin = _gtin_or_none(line.get("barCode"))
+            lot = lots[index] if index < len(lots) else ""
+            if gtin is None:
+                continue
+            product = batch.node(
+                "Product",
+                gtin,
+                name=line.get("itemName") or None,
+                originCountry=line.get("country") or None,
+                unit=line.get("unit") or None,
+            )
+            if lot:
+                lot_ref = batch.node("Batch", f"{gtin}:{lot}", gtin=gtin, lot=lot)
+                batch.edge("HAS_BATCH", product, lot_ref)
+                batch.edge("SOLD_IN", lot_ref, order, gnum=line.get("gnum"), qty=line.get("qty"))
+        return batch
+
+    def payment(self, record: Record) -> GraphBatch:
+        h = record.head
+        _require(h, "payCode", "payTransactionId", "orderNo", "ebpCode", "payerIdNumber")
+        batch = GraphBatch()
+        payment = batch.node(
+            "Payment",
+            f"{h['payCode']}:{h['payTransactionId']}",
+            payCode=h["payCode"],
+            payTransactionId=h["payTransactionId"],
+            orderNo=h["orderNo"],
+            ebpCode=h["ebpCode"],
+            amountPaid=amount(h.get("amountPaid"), "amountPaid"),
+            currency=h.get("currency") or None,
+            time=ceb_time(h.get("payTime") or h.get("appTime")),
+            payerIdHash=self.hasher.id_hash(h["payerIdNumber"]),
+        )
+        batch.edge("PAID_WITH", NodeRef("Order", f"{h['ebpCode']}:{h['orderNo']}"), payment)
+        enterprise = _enterprise(batch, h["payCode"], h.get("payName"))
+        if enterprise:
+            batch.edge("PROCESSED_BY", payment, enterprise)
+        payer = self._person(
+            batch, h["payerIdNumber"], h.get("payerName", ""), h.get("telephone", "")
+        )
+        batch.edge("PAID_BY", payment, payer)
+        return batch
+
+    def waybill(self, record: Record) -> GraphBatch:
+        h = record.head
+        _require(h, "logisticsCode", "logisticsNo")
+        batch = GraphBatch()
+        waybill = batch.node(
+            "Waybill",
+            f"{h['logisticsCode']}:{h['logisticsNo']}",
+            logisticsCode=h["logisticsCode"],
+            logisticsNo=h["logisticsNo"],
+            billNo=h.get("billNo") or None,
+            orderNo=h.get("orderNo") or None,
+            freight=amount(h.get("freight"), "freight"),
+            insuredFee=amount(h.get("insuredFee"), "insuredFee"),
+            weight=amount(h.get("weight"), "weight"),
+            time=ceb_time(h.get("appTime")),
+        )
+        enterprise = _enterprise(batch, h["logisticsCode"], h.get("logisticsName"))
+        if enterprise:
+            batch.edge("CARRIED_BY", waybill, enterprise)
+        if h.get("consignee"):
+            consignee = self._consignee(
+                batch,
+                h["consignee"],
+                h.get("consigneeTelephone", ""),
+                h.get("consigneeAddress", ""),
+                None,
+            )
+            batch.edge("DELIVERED_TO", waybill, consignee)
+        return batch
+
+    def inventory(self, record: Record) -> GraphBatch:
+        h = record.head
+        _require(h, "copNo", "orderNo", "ebpCode")
+        batch = GraphBatch()
+        inventory = batch.node(
+            "Inventory",
+            h["copNo"],
+            copNo=h["copNo"],
+            preNo=h.get("preNo") or None,
+            invtNo=h.get("invtNo") or None,
+            orderNo=h["orderNo"],
+            ebpCode=h["ebpCode"],
+            tradeMode=h.get("tradeMode") or None,
+            customsCode=h.get("customsCode") or None,
+            portCode=h.get("portCode") or None,
+            country=h.get("country") or None,
+            freight=amount(h.get("freight"), "freight"),
+            insuredFee=amount(h.get("insuredFee"), "insuredFee"),
+            time=ceb_time(h.get("declTime") or h.get("appTime")),
+            buyerIdHash=(
+                self.hasher.id_hash(h["buyerIdNumber"]) if h.get("buyerIdNumber") else None
+            ),
+            linesJson=json.dumps(
+                [
+                    {
+                        "gnum": line.get("gnum"),
+                        "gcode": line.get("gcode"),
+                        "gname": line.get("gname"),
+                        "gtin": line.get("barCode"),
+                        "qty": line.get("qty"),
+                        "totalPrice": amount(line.get("totalPrice"), "totalPrice"),
+                        "country": line.get("country"),
+                    }
+                    for line in record.lines
+                ],
+                ensure_ascii=False,
+            ),
+        )
+        order = NodeRef("Order", f"{h['ebpCode']}:{h['orderNo']}")
+        batch.edge("DECLARED_IN", order, inventory)
+        if h.get("logisticsCode") and h.get("logisticsNo"):
+            waybill = NodeRef("Waybill", f"{h['logisticsCode']}:{h['logisticsNo']}")
+            batch.edge("INVENTORY_WAYBILL", inventory, waybill)
+            batch.edge("SHIPPED_AS", order, waybill)
+        for rel, code, name in (
+            ("DECLARED_BY", h.get("agentCode"), h.get("agentName")),
+            ("GUARANTEED_BY", h.get("assureCode"), None),
+            ("STORED_AT", h.get("areaCode"), h.get("areaName")),
+        ):
+            enterprise = _enterprise(batch, code, name)
+            if enterprise:
+                batch.edge(rel, inventory, enterprise)
+        if h.get("customsCode"):
+            port = batch.node("Port", h["customsCode"], name=customs_office_name(h["customsCode"]))
+            batch.edge("DECLARED_AT", inventory, port)
+        for line in record.lines:
+            gtin = _gtin_or_none(line.get("barCode"))
+            if gtin:
+                batch.node(
+                    "Product",
+                    gtin,
+                    hsCode=line.get("gcode") or None,
+                    name=line.get("gname") or None,
+                    originCountry=line.get("country") or None,
+                )
+        return batch
+
+    def inventory_return(self, record: Record) -> GraphBatch:
+        h = record.head
+        _require(h, "copNo", "returnStatus")
+        batch = GraphBatch()
+        clearance = batch.node(
+            "Clearance",
+            h["copNo"],
+            copNo=h["copNo"],
+            returnStatus=h["returnStatus"],
+            returnInfo=h.get("returnInfo") or None,
+            time=ceb_time(h.get("returnTime")),
+            customsCode=h.get("customsCode") or None,
+        )
+        inventory = batch.node(
+            "Inventory", h["copNo"], preNo=h.get("preNo") or None, invtNo=h.get("invtNo") or None
+        )
+        batch.edge("CLEARED_AS", inventory, clearance)
+        return batch
+
+    def map(self, code: str, record: Record) -> GraphBatch:
+        handler = {
+            "CEB311": self.order,
+            "CEB411": self.payment,
+            "CEB511": self.waybill,
+            "CEB621": self.inventory,
+            "CEB622": self.inventory_return,
+        }.get(code)
+        if handler is None:
+            raise MappingError(f"{code} 报文暂不支持入图")
+        return handler(record)
+
+
+def _gtin_or_none(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalize_gtin(value)
+    except ValueError:
+        return None
+
+
+# -- EPCIS -------------------------------------------------------------------------------
+
+
+def lgtin_to_key(urn: str) -> tuple[str, str]:
+    """``urn:epc:class:lgtin:4512345.012345.LOT1`` to (GTIN-14, lot)."""
+    prefix = "urn:epc:class:lgtin:"
+    if not urn.startswith(prefix):
+        raise MappingError(f"不是 LGTIN: {urn!r}")
+    try:
+        company, indicator_item, lot = urn[len(prefix) :].split(".", 2)
+    except ValueError:
+        raise MappingError(f"LGTIN 格式错误: {urn!r}") from None
+    body = indicator_item[0] + company + indicator_item[1:]
+    if len(body) != 13 or not body.isdigit() or not lot:
+        raise MappingError(f"LGTIN 格式错误: {urn!r}")
+    return body + gtin_check_digit(body), lot
+
+
+def pgln_to_gln(urn: str) -> str:
+    """``urn:epc:id:pgln:4512345.00000`` (or sgln) to the 13-digit GLN."""
+    for prefix in ("urn:epc:id:pgln:", "urn:epc:id:sgln:"):
+        if urn.startswith(prefix):
+            company, location = urn[len(prefix) :].split(".")[:2]
+            body = company + location
+            if len(body) == 12 and body.isdigit():
+                return body + gtin_check_digit(body)
+    raise MappingError(f"不是 PGLN/SGLN: {urn!r}")
+
+
+def _china_time(value: str | None) -> str | None:
+    """EPCIS timestamps (any offset) in China time, to sort with CEB times."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MappingError(f"eventTime 格式错误: {value!r}") from None
+    if moment.tzinfo is None:
+        raise MappingError(f"eventTime 缺少时区: {value!r}")
+    return moment.astimezone(CHINA_TZ).isoformat()
+
+
+def _classes(quantities: Iterable[dict[str, Any]] | None) -> list[tuple[str, str]]:
+    return [lgtin_to_key(q["epcClass"]) for q in quantities or () if "epcClass" in q]
+
+
+def epcis_event(event: dict[str, Any], master: dict[str, dict[str, str]]) -> GraphBatch:
+    """Map a commissioning ObjectEvent or a TransformationEvent to lots and their maker.
+
+    ``master`` holds the document's master data, keyed by party URN or GTIN-14, with
+    attributes named ``name``, ``country`` and ``countryOfOrigin`` (see epcis.py).
+    """
+    batch = GraphBatch()
+    if event.get("errorDeclaration"):
+        return batch  # an event declared in error asserts nothing about the chain
+    event_type = event.get("type")
+    time = _china_time(event.get("eventTime"))
+    event_id = event.get("eventID")
+    owner = next(
+        (s["source"] for s in event.get("sourceList", []) if s.get("type") == "owning_party"),
+        None,
+    )
+    maker: NodeRef | None = None
+    if owner:
+        gln = pgln_to_gln(owner)
+        attrs = master.get(owner, {})
+        maker = batch.node(
+            "Enterprise", gln, gln=gln, name=attrs.get("name"), country=attrs.get("country")
+        )
+    ilmd = event.get("ilmd") or {}
+    if event_type == "ObjectEvent" and event.get("bizStep") == "commissioning":
+        for gtin, lot in _classes(event.get("quantityList")):
+            _lot(batch, gtin, lot, time, event_id, ilmd, maker, master)
+    elif event_type == "TransformationEvent":
+        inputs = _classes(event.get("inputQuantityList"))
+        outputs = _classes(event.get("outputQuantityList"))
+        for gtin, lot in outputs:
+            out = _lot(batch, gtin, lot, time, event_id, ilmd, maker, master)
+            for in_gtin, in_lot in inputs:
+                source = batch.node("Batch", f"{in_gtin}:{in_lot}", gtin=in_gtin, lot=in_lot)
+                batch.edge("TRANSFORMED_INTO", source, out, eventID=event_id, time=time)
+    return batch
+
+
+def _lot(
+    batch: GraphBatch,
+    gtin: str,
+    lot: str,
+    time: str | None,
+    event_id: str | None,
+    ilmd: dict[str, Any],
+    maker: NodeRef | None,
+    master: dict[str, dict[str, str]],
+) -> NodeRef:
+    product_attrs = master.get(gtin, {})
+    product = batch.node(
+        "Product",
+        gtin,
+        name=product_attrs.get("name"),
+        originCountry=product_attrs.get("countryOfOrigin"),
+    )
+    lot_ref = batch.node(
+        "Batch",
+        f"{gtin}:{lot}",
+        gtin=gtin,
+        lot=lot,
+        time=time,
+        eventID=event_id,
+        expiry=ilmd.get("cbvmda:itemExpirationDate"),
+    )
+    batch.edge("HAS_BATCH", product, lot_ref)
+    if maker:
+        batch.edge("PRODUCED", maker, lot_ref)
+    return lot_ref

@@ -1,0 +1,150 @@
+"""The graph store port: the narrow interface every graph engine adapter implements.
+
+The port speaks in business keys (label + key string), never in engine ids.  Writes are
+batched upserts with MERGE semantics: a node is identified by its label and business key,
+and its properties are merged (``SET n += props``); an edge is identified by its type and
+its two end nodes.  Loading the same records twice leaves the same graph.
+
+Traversal semantics are fixed here, so that every adapter returns the same subgraph
+(see :func:`traceability.store.traversal.expand_rules`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from graph_schema import SCHEMA
+
+PropValue = str | int | float | bool | None | list[str] | list[int] | list[float]
+Props = Mapping[str, PropValue]
+
+
+class Direction(StrEnum):
+    BACKWARD = "back"
+    FORWARD = "forward"
+    BOTH = "both"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class NodeRef:
+    label: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.label}({self.key})"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    label: str
+    key: str
+    props: Props = field(default_factory=dict)
+
+    @property
+    def ref(self) -> NodeRef:
+        return NodeRef(self.label, self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    type: str
+    src: NodeRef
+    dst: NodeRef
+    props: Props = field(default_factory=dict)
+
+    @property
+    def ident(self) -> tuple[NodeRef, str, NodeRef]:
+        return (self.src, self.type, self.dst)
+
+
+@dataclass(slots=True)
+class Subgraph:
+    """What a traversal returns: nodes with their hop distance, and the edges among them."""
+
+    root: NodeRef
+    nodes: dict[NodeRef, Node]
+    depth: dict[NodeRef, int]
+    edges: list[Edge]
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecallRow:
+    """One affected order of a recall, with the parties a recall notice must reach."""
+
+    batch: NodeRef
+    order: NodeRef
+    order_props: Props
+    buyer: Node | None
+    platform: Node | None
+    carrier: Node | None
+    district: Node | None
+
+
+class StoreError(RuntimeError):
+    """The store could not complete an operation; nothing was written."""
+
+
+class KeyCollisionError(StoreError):
+    """Two different business keys mapped to the same internal id (never silently merged)."""
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """The graph store port."""
+
+    def ensure_schema(self) -> None:
+        """Create tables/constraints/indexes derived from graph_schema (idempotent)."""
+
+    def upsert(self, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
+        """Write one batch atomically: all of it or none of it."""
+
+    def get_nodes(self, refs: Iterable[NodeRef]) -> dict[NodeRef, Node]:
+        """Look nodes up by business key; missing ones are absent from the result."""
+
+    def subgraph(
+        self, root: NodeRef, direction: Direction, max_depth: int, max_nodes: int
+    ) -> Subgraph:
+        """Traverse from ``root`` following the rules of graph_schema (see traversal.py)."""
+
+    def recall_rows(self, batches: Sequence[NodeRef], max_depth: int) -> list[RecallRow]:
+        """Every order downstream of the batches (through transformations), with parties."""
+
+    def counts(self) -> dict[str, int]:
+        """Node count per label and edge count per relationship type."""
+
+    def iter_nodes(self, label: str, batch_size: int = 5000) -> Iterator[list[Node]]:
+        """Stream all nodes of a label in a stable order (used to copy between stores)."""
+
+    def iter_edges(self, rel_type: str, batch_size: int = 5000) -> Iterator[list[Edge]]:
+        """Stream all edges of a type in a stable order."""
+
+    def close(self) -> None: ...
+
+
+def validate_records(nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
+    """Refuse labels, relationship types and edge ends that graph_schema does not declare.
+
+    Runs before any write, so a bad batch changes nothing.
+    """
+    for node in nodes:
+        label = SCHEMA.label(node.label)
+        if not node.key:
+            raise ValueError(f"{label.name} 节点缺少业务键")
+    for edge in edges:
+        rel = SCHEMA.rel(edge.type)
+        if edge.src.label != rel.source or edge.dst.label != rel.target:
+            raise ValueError(
+                f"{edge.type} must go {rel.source} -> {rel.target}, "
+                f"got {edge.src.label} -> {edge.dst.label}"
+            )
+        if not edge.src.key or not edge.dst.key:
+            raise ValueError(f"{edge.type} 关系的端点缺少业务键")
+
+
+def clean_props(props: Mapping[str, Any]) -> dict[str, PropValue]:
+    """Drop ``None`` values so that a later partial record never erases known facts."""
+    return {k: v for k, v in props.items() if v is not None}

@@ -1,0 +1,343 @@
+"""The embedded graph store: SQLite in one file, in WAL mode.
+
+Nodes and edges live in two tables derived from graph_schema.  A node's row id is a
+64-bit hash of its label and business key, so an edge can be written without first looking
+its end nodes up; a hash collision between two different keys is detected on write and
+raised, never merged.  Traversals run in the database, one indexed lookup per BFS level.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from graph_schema import SCHEMA
+from traceability.store.port import (
+    Direction,
+    Edge,
+    KeyCollisionError,
+    Node,
+    NodeRef,
+    Props,
+    RecallRow,
+    StoreError,
+    Subgraph,
+    validate_records,
+)
+from traceability.store.traversal import ExpandRules, walk
+
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+def node_id(label: str, key: str) -> int:
+    """The row id of a node: the first 8 bytes of BLAKE2b(label, key), as a signed int."""
+    digest = hashlib.blake2b(f"{label}\x1f{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _schema_ddl() -> list[str]:
+    """Tables and indexes, derived from graph_schema."""
+    ddl = [
+        "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # label+key are unique by construction of id; the collision check guards the hash.
+        "CREATE TABLE IF NOT EXISTS nodes ("
+        " id INTEGER PRIMARY KEY, label TEXT NOT NULL, key TEXT NOT NULL,"
+        " props TEXT NOT NULL DEFAULT '{}')",
+        "CREATE TABLE IF NOT EXISTS edges ("
+        " src INTEGER NOT NULL, type TEXT NOT NULL, dst INTEGER NOT NULL,"
+        " props TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (src, type, dst)) WITHOUT ROWID",
+        "CREATE INDEX IF NOT EXISTS edges_by_dst ON edges (dst, type, src)",
+    ]
+    for label in SCHEMA.labels.values():
+        for prop in label.indexed:
+            ddl.append(
+                f"CREATE INDEX IF NOT EXISTS idx_{label.name}_{prop} ON nodes "
+                f"(json_extract(props, '$.{prop}')) WHERE label = '{label.name}'"
+            )
+    return ddl
+
+
+class SQLiteGraphStore:
+    """The embedded adapter of :class:`traceability.store.port.GraphStore`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection per thread: Flask serves requests on several threads.
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+
+    # -- connections -------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- schema --------------------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _schema_ddl():
+                db.execute(statement)
+            db.execute(
+                "INSERT INTO meta(name, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA.version),),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int | None:
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return int(row[0]) if row else None
+
+    # -- writes --------------------------------------------------------------------------
+
+    def upsert(self, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
+        validate_records(nodes, edges)
+        merged: dict[NodeRef, dict[str, Any]] = {}
+        for node in nodes:
+            ref = NodeRef(node.label, node.key)
+            known = merged.get(ref)
+            if known is None:
+                merged[ref] = dict(node.props)
+            else:
+                known.update(node.props)
+        for edge in edges:
+            for end in (edge.src, edge.dst):
+                if end not in merged:
+                    merged[end] = {}  # MERGE semantics: an edge creates its missing end nodes
+        node_rows = [
+            (node_id(ref.label, ref.key), ref.label, ref.key, _DUMPS(props))
+            for ref, props in merged.items()
+        ]
+        edge_map: dict[tuple[int, str, int], dict[str, Any]] = {}
+        for edge in edges:
+            ident = (
+                node_id(edge.src.label, edge.src.key),
+                edge.type,
+                node_id(edge.dst.label, edge.dst.key),
+            )
+            known_props = edge_map.get(ident)
+            if known_props is None:
+                edge_map[ident] = dict(edge.props)
+            else:
+                known_props.update(edge.props)
+        edge_rows = [(s, t, d, _DUMPS(p)) for (s, t, d), p in edge_map.items()]
+
+        db = self.db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"嵌入式图库无法开始写事务: {exc}") from exc
+        try:
+            before = db.total_changes
+            db.executemany(
+                "INSERT INTO nodes (id, label, key, props) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET props = CASE WHEN nodes.props = excluded.props "
+                "THEN nodes.props ELSE json_patch(nodes.props, excluded.props) END "
+                "WHERE nodes.label = excluded.label AND nodes.key = excluded.key",
+                node_rows,
+            )
+            if db.total_changes - before != len(node_rows):
+                self._raise_collision(node_rows)
+            db.executemany(
+                "INSERT INTO edges (src, type, dst, props) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(src, type, dst) DO UPDATE SET "
+                "props = json_patch(edges.props, excluded.props) "
+                "WHERE edges.props <> excluded.props",
+                edge_rows,
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _raise_collision(self, node_rows: list[tuple[int, str, str, str]]) -> None:
+        wanted = {row[0]: (row[1], row[2]) for row in node_rows}
+        for row_id, label, key in self._select_in(
+            "SELECT id, label, key FROM nodes WHERE id IN ({ids})", wanted
+        ):
+            if wanted[row_id] != (label, key):
+                raise KeyCollisionError(
+                    f"internal id collision between {label}({key}) and "
+                    f"{wanted[row_id][0]}({wanted[row_id][1]}); nothing was written"
+                )
+        raise StoreError("node upsert changed fewer rows than expected; nothing was written")
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def _select_in(self, sql: str, ids: Collection[int], *params: Any) -> list[tuple[Any, ...]]:
+        """Run ``sql`` with ``{ids}`` bound to a JSON array of ids (one statement, any size)."""
+        query = sql.replace("{ids}", "SELECT value FROM json_each(?)")
+        return self.db.execute(query, (json.dumps(list(ids)), *params)).fetchall()
+
+    def get_nodes(self, refs: Iterable[NodeRef]) -> dict[NodeRef, Node]:
+        ids = {node_id(r.label, r.key): r for r in refs}
+        found = self.fetch(ids)
+        return {n.ref: n for i, n in found.items() if ids[i] == n.ref}
+
+    def fetch(self, ids: Collection[int]) -> dict[int, Node]:
+        if not ids:
+            return {}
+        rows = self._select_in("SELECT id, label, key, props FROM nodes WHERE id IN ({ids})", ids)
+        return {row_id: Node(label, key, json.loads(props)) for row_id, label, key, props in rows}
+
+    def expand(self, frontier: list[int], rules: ExpandRules) -> list[tuple[int, str, int, Props]]:
+        ids = json.dumps(frontier)
+        rows = self.db.execute(
+            "SELECT src, type, dst, props FROM edges WHERE src IN (SELECT value FROM json_each(?))"
+            " AND type IN (SELECT value FROM json_each(?))"
+            " UNION ALL "
+            "SELECT src, type, dst, props FROM edges WHERE dst IN (SELECT value FROM json_each(?))"
+            " AND type IN (SELECT value FROM json_each(?))",
+            (ids, json.dumps(rules.outgoing), ids, json.dumps(rules.incoming)),
+        ).fetchall()
+        return [(s, t, d, json.loads(p) if p != "{}" else {}) for s, t, d, p in rows]
+
+    def subgraph(
+        self, root: NodeRef, direction: Direction, max_depth: int, max_nodes: int
+    ) -> Subgraph:
+        root_id = node_id(root.label, root.key)
+        found = self.fetch([root_id])
+        if root_id not in found or found[root_id].ref != root:
+            raise KeyError(root)
+        return walk(self, root_id, found[root_id], direction, max_depth, max_nodes)
+
+    def recall_rows(self, batches: Sequence[NodeRef], max_depth: int) -> list[RecallRow]:
+        roots = {node_id(b.label, b.key): b for b in batches}
+        rows = self.db.execute(_RECALL_SQL, (json.dumps(list(roots)), max_depth)).fetchall()
+        result = []
+        for row in rows:
+            (root, order_key, order_time, order_paid) = row[0:4]
+            result.append(
+                RecallRow(
+                    batch=roots[root],
+                    order=NodeRef("Order", order_key),
+                    order_props={"time": order_time, "acturalPaid": order_paid},
+                    buyer=_party(row, 4, "Buyer", ("nameMasked", "idMasked", "phoneMasked")),
+                    platform=_party(row, 8, "Enterprise", ("name",)),
+                    carrier=_party(row, 10, "Enterprise", ("name",)),
+                    district=_party(row, 12, "District", ("name",)),
+                )
+            )
+        return result
+
+    # -- bulk access ---------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        result = {name: 0 for name in SCHEMA.labels} | {name: 0 for name in SCHEMA.relationships}
+        for label, count in self.db.execute("SELECT label, count(*) FROM nodes GROUP BY label"):
+            result[label] = count
+        for rel_type, count in self.db.execute("SELECT type, count(*) FROM edges GROUP BY type"):
+            result[rel_type] = count
+        return result
+
+    def iter_nodes(self, label: str, batch_size: int = 5000) -> Iterator[list[Node]]:
+        SCHEMA.label(label)
+        last = ""
+        while True:
+            rows = self.db.execute(
+                "SELECT key, props FROM nodes WHERE label = ? AND key > ? ORDER BY key LIMIT ?",
+                (label, last, batch_size),
+            ).fetchall()
+            if not rows:
+                return
+            yield [Node(label, key, json.loads(props)) for key, props in rows]
+            last = rows[-1][0]
+
+    def iter_edges(self, rel_type: str, batch_size: int = 5000) -> Iterator[list[Edge]]:
+        rel = SCHEMA.rel(rel_type)
+        last = (-(2**63) - 1, -(2**63) - 1)
+        while True:
+            rows = self.db.execute(
+                "SELECT e.src, e.dst, s.key, d.key, e.props FROM edges e"
+                " JOIN nodes s ON s.id = e.src JOIN nodes d ON d.id = e.dst"
+                " WHERE e.type = ? AND (e.src, e.dst) > (?, ?)"
+                " ORDER BY e.src, e.dst LIMIT ?",
+                (rel_type, *last, batch_size),
+            ).fetchall()
+            if not rows:
+                return
+            yield [
+                Edge(rel_type, NodeRef(rel.source, sk), NodeRef(rel.target, dk), json.loads(p))
+                for _, _, sk, dk, p in rows
+            ]
+            last = (rows[-1][0], rows[-1][1])
+
+
+def _party(row: tuple[Any, ...], at: int, label: str, fields: tuple[str, ...]) -> Node | None:
+    """Build a display node from ``key`` at ``row[at]`` followed by its display fields."""
+    key = row[at]
+    if key is None:
+        return None
+    values = row[at + 1 : at + 1 + len(fields)]
+    return Node(label, key, {f: v for f, v in zip(fields, values, strict=True) if v is not None})
+
+
+# Every order downstream of the recalled lots, through transformations, with the buyer,
+# platform, carrier and delivery district a recall notice must reach.  Party lookups are
+# primary-key seeks on (src, type).
+_RECALL_SQL = """
+WITH RECURSIVE lots(id, root, depth) AS (
+    SELECT value, value, 0 FROM json_each(?1)
+    UNION
+    SELECT e.dst, lots.root, lots.depth + 1 FROM lots
+    JOIN edges e ON e.src = lots.id AND e.type = 'TRANSFORMED_INTO'
+    WHERE lots.depth < ?2
+),
+hits(root, order_id) AS (
+    SELECT DISTINCT lots.root, e.dst FROM lots
+    JOIN edges e ON e.src = lots.id AND e.type = 'SOLD_IN'
+)
+SELECT hits.root, o.key, o.props ->> '$.time', o.props ->> '$.acturalPaid',
+       b.key, b.props ->> '$.nameMasked', b.props ->> '$.idMasked', b.props ->> '$.phoneMasked',
+       p.key, p.props ->> '$.name',
+       c.key, c.props ->> '$.name',
+       d.key, d.props ->> '$.name'
+FROM hits
+JOIN nodes o ON o.id = hits.order_id
+LEFT JOIN edges eb ON eb.src = hits.order_id AND eb.type = 'PLACED_BY'
+LEFT JOIN nodes b ON b.id = eb.dst
+LEFT JOIN edges ep ON ep.src = hits.order_id AND ep.type = 'ON_PLATFORM'
+LEFT JOIN nodes p ON p.id = ep.dst
+LEFT JOIN edges ew ON ew.src = hits.order_id AND ew.type = 'SHIPPED_AS'
+LEFT JOIN edges ec ON ec.src = ew.dst AND ec.type = 'CARRIED_BY'
+LEFT JOIN nodes c ON c.id = ec.dst
+LEFT JOIN edges en ON en.src = hits.order_id AND en.type = 'SHIP_TO'
+LEFT JOIN edges ed ON ed.src = en.dst AND ed.type = 'LOCATED_IN'
+LEFT JOIN nodes d ON d.id = ed.dst
+ORDER BY hits.root, o.key
+"""

@@ -1,0 +1,71 @@
+"""The JSON API, ``/api/v1``: health, trace, recall and its OpenAPI description."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from graph_schema import SCHEMA
+from traceability.keys import KeyError_
+from traceability.services import Services
+from traceability.trace import NotFound
+from traceability.web.openapi import openapi_document
+from traceability.web.problems import problem
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_RECALL_BATCHES = 200
+
+
+def services() -> Services:
+    return current_app.extensions["qtrace"]
+
+
+@api.errorhandler(KeyError_)
+def _bad_key(exc: KeyError_) -> Any:
+    return problem(400, "参数错误", str(exc))
+
+
+@api.errorhandler(NotFound)
+def _not_found(exc: NotFound) -> Any:
+    return problem(404, "未找到", str(exc))
+
+
+@api.get("/health")
+def health() -> Any:
+    store = services().store
+    version = getattr(store, "schema_version", lambda: None)()
+    return jsonify(
+        {
+            "status": "ok",
+            "store": type(store).__name__,
+            "schemaVersion": version,
+            "expectedSchemaVersion": SCHEMA.version,
+        }
+    )
+
+
+@api.get("/trace/<kind>/<path:key>")
+def trace(kind: str, key: str) -> Any:
+    direction = request.args.get("direction", "both")
+    return jsonify(services().trace.trace(kind, key, direction))
+
+
+@api.route("/recall", methods=["GET", "POST"])
+def recall() -> Any:
+    if request.method == "POST":
+        body = request.get_json(silent=True)
+        batches = body.get("batches") if isinstance(body, dict) else None
+        if not isinstance(batches, list) or not all(isinstance(b, str) for b in batches):
+            raise KeyError_('请求体应为 JSON：{"batches": ["GTIN:LOT", ...]}')
+    else:
+        batches = request.args.getlist("batch")
+    if len(batches) > MAX_RECALL_BATCHES:
+        raise KeyError_(f"一次最多查询 {MAX_RECALL_BATCHES} 个批次")
+    return jsonify(services().trace.recall(batches))
+
+
+@api.get("/openapi.json")
+def openapi() -> Any:
+    return jsonify(openapi_document())
