@@ -1,6 +1,7 @@
 """The single source of truth for the chain graph's shape; see :mod:`graph_schema.schema`."""
 
 from graph_schema.schema import (
+    INTERNAL_LABELS,
     ROLES,
     SCHEMA,
     STAGE_ORDER,
@@ -14,6 +15,7 @@ from graph_schema.schema import (
 )
 
 __all__ = [
+    "INTERNAL_LABELS",
     "ROLES",
     "SCHEMA",
     "STAGE_ORDER",

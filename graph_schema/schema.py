@@ -308,6 +308,10 @@ _RELS = [
     RelType("LOCATED_IN", "所在地区", "Consignee", "District", Flow.PARTY, "Delivery district."),
 ]
 
+# Bookkeeping labels an adapter may keep beside the chain graph (the applied schema
+# version), never returned by traversals or counted as chain data.
+INTERNAL_LABELS = frozenset({"QtraceMeta"})
+
 SCHEMA = GraphSchema(
     version=1,
     labels={label.name: label for label in _LABELS},

@@ -241,8 +241,9 @@ neo4j_launch() {
         die "port $NEO4J_PORT is already in use by a process this script did not start (set QTRACE_SERVICES_NEO4J_PORT)"
     fi
     [ "${#NEO4J_PASSWORD}" -ge 8 ] || die "QTRACE_SERVICES_NEO4J_PASSWORD must have at least 8 characters (Neo4j 5 rule)"
-    fetch_neo4j
-    mkdir -p "$NEO4J_HOME_DIR"
+    [ -f "$NEO4J_DIST/.complete" ] || die "neo4j-harness $NEO4J_VERSION is not fetched (run: $0 fetch)"
+    rm -rf "$NEO4J_HOME_DIR/tmp"
+    mkdir -p "$NEO4J_HOME_DIR/tmp"
     local log="$RUN/neo4j.log"
     [ -f "$log" ] && mv -f "$log" "$log.1"
     say "starting neo4j $NEO4J_VERSION on bolt://127.0.0.1:$NEO4J_PORT (home $NEO4J_HOME_DIR, log $log)"
@@ -259,7 +260,7 @@ neo4j_launch() {
         --add-opens=java.base/java.lang=ALL-UNNAMED \
         --add-opens=java.base/sun.nio.ch=ALL-UNNAMED \
         -Dio.netty.tryReflectionSetAccessible=true \
-        -Djava.io.tmpdir="$NEO4J_HOME_DIR/harness" \
+        -Djava.io.tmpdir="$NEO4J_HOME_DIR/tmp" \
         -cp "$NEO4J_DIST/lib/*" \
         "$SERVICES_DIR/neo4j/Launcher.java" \
         </dev/null >"$log" 2>&1 9>&- &
@@ -385,7 +386,7 @@ es_launch() {
     if port_open "$ES_PORT"; then
         die "port $ES_PORT is already in use by a process this script did not start (set QTRACE_SERVICES_ES_PORT)"
     fi
-    fetch_es
+    [ -f "$ES_DIST/.complete" ] || die "elasticsearch $ES_VERSION is not fetched (run: $0 fetch)"
     local base home log="$RUN/es.log" jhome
     is_root && es_prepare_root
     base="$(es_base)"
@@ -468,8 +469,8 @@ cmd_start() {
     cat "$RUN/env.sh"
 }
 
-stop_one() {
-    local svc="$1" pid waited=0
+signal_stop() { # signal_stop SERVICE -> sends SIGTERM; prints the pid if it was running
+    local svc="$1" pid
     if ! pid="$(running_pid "$svc")"; then
         say "$svc not running"
         rm -f "$(pid_file "$svc")"
@@ -477,23 +478,32 @@ stop_one() {
     fi
     say "stopping $svc (pid $pid): SIGTERM, SIGKILL after ${STOP_TIMEOUT}s"
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    while group_alive "$pid" && [ "$waited" -lt "$STOP_TIMEOUT" ]; do
-        sleep 1
-        waited=$((waited + 1))
-    done
-    if group_alive "$pid"; then
-        say "$svc did not stop within ${STOP_TIMEOUT}s: SIGKILL"
-        kill -KILL -- "-$pid" 2>/dev/null || true
-        sleep 1
-    fi
-    rm -f "$(pid_file "$svc")"
-    say "$svc stopped (${waited}s)"
+    echo "$svc:$pid"
 }
 
 cmd_stop() {
-    local svc
+    local svc entry pid waited=0 t0=$SECONDS
+    local -a pending=()
     lock_run_dir
-    for svc in $(services_of "${1:-all}"); do stop_one "$svc"; done
+    for svc in $(services_of "${1:-all}"); do # signal all first: they shut down in parallel
+        entry="$(signal_stop "$svc")"
+        [ -n "$entry" ] && pending+=("$entry")
+    done
+    for entry in ${pending[@]+"${pending[@]}"}; do
+        svc="${entry%%:*}"
+        pid="${entry#*:}"
+        while group_alive "$pid" && [ $((SECONDS - t0)) -lt "$STOP_TIMEOUT" ]; do
+            sleep 0.5
+        done
+        if group_alive "$pid"; then
+            say "$svc did not stop within ${STOP_TIMEOUT}s: SIGKILL"
+            kill -KILL -- "-$pid" 2>/dev/null || true
+            waited=0
+            while group_alive "$pid" && [ "$waited" -lt 10 ]; do sleep 0.5; waited=$((waited + 1)); done
+        fi
+        rm -f "$(pid_file "$svc")"
+        say "$svc stopped ($((SECONDS - t0))s)"
+    done
 }
 
 cmd_status() {

@@ -103,7 +103,7 @@ def _print_ingest(report: IngestReport) -> None:
         table.add_row(fmt, str(tally.files), str(tally.records), str(tally.rejected_files))
     console.print(table)
     for rejection in report.rejections:
-        err_console.print(f"[red]拒收[/red] {rejection}")
+        click.echo(f"拒收 rejected: {rejection}", err=True)  # one line per file, never wrapped
 
 
 @main.command()

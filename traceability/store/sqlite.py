@@ -280,22 +280,23 @@ class SQLiteGraphStore:
 
     def iter_edges(self, rel_type: str, batch_size: int = 5000) -> Iterator[list[Edge]]:
         rel = SCHEMA.rel(rel_type)
-        last = (-(2**63) - 1, -(2**63) - 1)
-        while True:
-            rows = self.db.execute(
-                "SELECT e.src, e.dst, s.key, d.key, e.props FROM edges e"
-                " JOIN nodes s ON s.id = e.src JOIN nodes d ON d.id = e.dst"
-                " WHERE e.type = ? AND (e.src, e.dst) > (?, ?)"
-                " ORDER BY e.src, e.dst LIMIT ?",
-                (rel_type, *last, batch_size),
-            ).fetchall()
-            if not rows:
-                return
+        # Keyset pagination along the primary key (src, type, dst): one pass over the index.
+        page = (
+            "SELECT e.src, e.dst, s.key, d.key, e.props FROM edges e"
+            " JOIN nodes s ON s.id = e.src JOIN nodes d ON d.id = e.dst"
+            " WHERE e.type = ?1 {after} ORDER BY e.src, e.type, e.dst LIMIT ?2"
+        )
+        rows = self.db.execute(page.format(after=""), (rel_type, batch_size)).fetchall()
+        while rows:
             yield [
                 Edge(rel_type, NodeRef(rel.source, sk), NodeRef(rel.target, dk), json.loads(p))
                 for _, _, sk, dk, p in rows
             ]
-            last = (rows[-1][0], rows[-1][1])
+            last_src, last_dst = rows[-1][0], rows[-1][1]
+            rows = self.db.execute(
+                page.format(after="AND (e.src, e.type, e.dst) > (?3, ?1, ?4)"),
+                (rel_type, batch_size, last_src, last_dst),
+            ).fetchall()
 
 
 def _party(row: tuple[Any, ...], at: int, label: str, fields: tuple[str, ...]) -> Node | None:
