@@ -142,7 +142,7 @@ def test_defective_lot_feeds_formula_lots_with_orders(world) -> None:
     ]
     types = {e["type"] for e in events}
     assert types == {"ObjectEvent", "TransformationEvent"}
-    gtin, lot = story["batch"].split(":")
+    _, lot = story["batch"].split(":")
     consuming = [
         e for e in events if e["type"] == "TransformationEvent"
         and any(q["epcClass"].endswith(f".{lot}") for q in e["inputQuantityList"])
