@@ -146,7 +146,7 @@ _LABELS = [
         "An enterprise in any role, keyed by its 18-character unified social credit code "
         "(统一社会信用代码), its 10-character customs registration code, or a GS1 GLN for "
         "overseas manufacturers.",
-        indexed=("uscc", "name"),
+        indexed=("uscc",),
         party=True,
     ),
     Label(
@@ -154,7 +154,6 @@ _LABELS = [
         "商品",
         ("gtin",),
         "A trade item (SKU) identified by its GTIN, with HS code and origin country.",
-        indexed=("hsCode",),
     ),
     Label(
         "Batch",
@@ -168,7 +167,6 @@ _LABELS = [
         "订单",
         ("ebpCode", "orderNo"),
         "A CEB311/CEB303 e-commerce order with its lines.",
-        indexed=("buyerIdHash",),
         time_prop="time",
     ),
     Label(
@@ -190,7 +188,7 @@ _LABELS = [
         "申报清单",
         ("copNo",),
         "A CEB621/CEB603 customs declaration list (申报清单); preNo and invtNo join later.",
-        indexed=("invtNo", "preNo"),
+        indexed=("invtNo",),
         time_prop="time",
     ),
     Label(

@@ -54,7 +54,7 @@ say() { printf 'services: %s\n' "$*" >&2; }
 die() { printf 'services: ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -143,6 +143,15 @@ lock_run_dir() { # serialise start/stop/reset of one run dir; fd 9 is closed for
 }
 
 # ---------------------------------------------------------------------------- fetch
+run_mvn() { # quiet Maven; its output (errors only, with -q) goes to stderr without ANSI codes
+    local out rc=0
+    out="$(mktemp)"
+    "$MVN" -B -q -Dstyle.color=never ${MVN_ARGS[@]+"${MVN_ARGS[@]}"} "$@" >"$out" 2>&1 || rc=$?
+    sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -v '^[[:space:]]*$' >&2 || true
+    rm -f "$out"
+    return "$rc"
+}
+
 fetch_neo4j() {
     if [ -f "$NEO4J_DIST/.complete" ]; then
         say "neo4j-harness $NEO4J_VERSION already fetched ($NEO4J_DIST)"
@@ -152,10 +161,8 @@ fetch_neo4j() {
     say "fetching org.neo4j.test:neo4j-harness:$NEO4J_VERSION and its runtime dependencies (Maven)..."
     rm -rf "$NEO4J_DIST.tmp"
     mkdir -p "$NEO4J_DIST.tmp"
-    if ! "$MVN" -B -q -Dstyle.color=never "${MVN_ARGS[@]}" -f "$SERVICES_DIR/neo4j/pom.xml" \
-        -Dneo4j.version="$NEO4J_VERSION" \
-        dependency:copy-dependencies -DincludeScope=runtime \
-        -DoutputDirectory="$NEO4J_DIST.tmp/lib" >&2; then
+    if ! run_mvn -f "$SERVICES_DIR/neo4j/pom.xml" -Dneo4j.version="$NEO4J_VERSION" \
+        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$NEO4J_DIST.tmp/lib"; then
         rm -rf "$NEO4J_DIST.tmp"
         die "Maven could not resolve neo4j-harness $NEO4J_VERSION (see above)"
     fi
@@ -170,6 +177,7 @@ fetch_neo4j() {
 fetch_es() {
     if [ -f "$ES_DIST/.complete" ]; then
         say "elasticsearch $ES_VERSION already fetched ($ES_DIST)"
+        es_root_plugin
         return 0
     fi
     command -v "$MVN" >/dev/null 2>&1 || die "Maven ('$MVN') is needed to fetch Elasticsearch"
@@ -177,9 +185,8 @@ fetch_es() {
     say "fetching org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip (Maven)..."
     rm -rf "$tmp"
     mkdir -p "$tmp/dl"
-    if ! "$MVN" -B -q -Dstyle.color=never "${MVN_ARGS[@]}" -f "$SERVICES_DIR/es/pom.xml" \
-        -Des.version="$ES_VERSION" \
-        dependency:copy-dependencies -DoutputDirectory="$tmp/dl" >&2; then
+    if ! run_mvn -f "$SERVICES_DIR/es/pom.xml" -Des.version="$ES_VERSION" \
+        dependency:copy-dependencies -DoutputDirectory="$tmp/dl"; then
         rm -rf "$tmp"
         die "Maven could not resolve the Elasticsearch $ES_VERSION zip (see above)"
     fi
@@ -199,17 +206,80 @@ fetch_es() {
     mv "$tmp/x/elasticsearch-$ES_VERSION" "$ES_DIST"
     rm -rf "$tmp"
     say "elasticsearch $ES_VERSION unpacked in $ES_DIST"
+    es_root_plugin
 }
 
-cmd_fetch() {
+# Builds scripts/services/es/root-endpoint into plugins/qtrace-root-endpoint of the cached
+# distribution (see the comment in the .java file for why). Rebuilt when the source changes;
+# QTRACE_SERVICES_ES_ROOT_ENDPOINT=0 removes it. A failure only warns: ES runs without it.
+es_root_plugin() {
+    local src="$SERVICES_DIR/es/root-endpoint/QtraceRootEndpointPlugin.java"
+    local dir="$ES_DIST/plugins/qtrace-root-endpoint" stamp="$ES_DIST/.qtrace-root-endpoint.sha1"
+    if [ "${QTRACE_SERVICES_ES_ROOT_ENDPOINT:-1}" = 0 ]; then
+        if [ -e "$dir" ]; then
+            say "removing the root-endpoint plugin (QTRACE_SERVICES_ES_ROOT_ENDPOINT=0)"
+        fi
+        rm -rf "$dir" "$stamp"
+        return 0
+    fi
+    local sum
+    sum="$(sha1sum <"$src" | cut -c1-40)"
+    if [ -f "$dir/qtrace-root-endpoint.jar" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sum" ]; then
+        return 0
+    fi
+    local javac="javac"
+    if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/javac" ]; then javac="$JAVA_HOME/bin/javac"; fi
+    if ! command -v "$javac" >/dev/null 2>&1; then
+        say "WARNING: no javac: Elasticsearch will run without GET / (ping/info)"
+        return 0
+    fi
+    say "building the root-endpoint plugin for elasticsearch $ES_VERSION"
+    local tmp="$ES_DIST/.root-plugin.tmp"
+    rm -rf "$tmp" "$dir" "$stamp"
+    mkdir -p "$tmp/classes" "$tmp/plugin"
+    if ! "$javac" --release 17 -nowarn -cp "$ES_DIST/lib/*" -d "$tmp/classes" "$src" >&2; then
+        rm -rf "$tmp"
+        say "WARNING: the root-endpoint plugin did not compile against $ES_VERSION: Elasticsearch will run without GET / (ping/info)"
+        return 0
+    fi
+    if command -v jar >/dev/null 2>&1; then
+        jar cf "$tmp/plugin/qtrace-root-endpoint.jar" -C "$tmp/classes" .
+    else
+        (cd "$tmp/classes" && "$PYTHON" -m zipfile -c "$tmp/plugin/qtrace-root-endpoint.jar" qtrace)
+    fi
+    {
+        echo "description=Serves GET / and HEAD / (the integ-test-zip lacks the module that does)"
+        echo "version=1.0"
+        echo "name=qtrace-root-endpoint"
+        echo "classname=qtrace.es.QtraceRootEndpointPlugin"
+        echo "java.version=17"
+        echo "elasticsearch.version=$ES_VERSION"
+    } >"$tmp/plugin/plugin-descriptor.properties"
+    mkdir -p "$ES_DIST/plugins"
+    mv "$tmp/plugin" "$dir"
+    rm -rf "$tmp"
+    echo "$sum" >"$stamp"
+}
+
+fetch_services() { # fetch_services SERVICE...: one fetch per cache at a time (lock on fd 8)
     mkdir -p "$CACHE"
+    exec 8>"$CACHE/.fetch.lock"
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 900 8 || die "another services.sh is fetching into $CACHE (lock $CACHE/.fetch.lock)"
+    fi
     local svc
-    for svc in $(services_of "${1:-all}"); do
+    for svc in "$@"; do
         case "$svc" in
             neo4j) fetch_neo4j ;;
             es) fetch_es ;;
         esac
     done
+    exec 8>&-
+}
+
+cmd_fetch() {
+    # shellcheck disable=SC2046 # word splitting of the service list is intended
+    fetch_services $(services_of "${1:-all}")
 }
 
 # ---------------------------------------------------------------------------- environment
@@ -263,7 +333,7 @@ neo4j_launch() {
         -Djava.io.tmpdir="$NEO4J_HOME_DIR/tmp" \
         -cp "$NEO4J_DIST/lib/*" \
         "$SERVICES_DIR/neo4j/Launcher.java" \
-        </dev/null >"$log" 2>&1 9>&- &
+        </dev/null >"$log" 2>&1 8>&- 9>&- &
     echo $! >"$(pid_file neo4j)"
 }
 
@@ -274,8 +344,7 @@ neo4j_wait() {
     local url="bolt://127.0.0.1:$NEO4J_PORT" have_driver=1
     while :; do
         if ! running_pid neo4j >/dev/null; then
-            log_tail "$log"
-            die "neo4j exited during startup (log: $log)"
+            start_failed neo4j "neo4j exited during startup (log: $log)" "$log"
         fi
         if grep -q 'QTRACE-NEO4J-READY' "$log" 2>/dev/null && port_open "$NEO4J_PORT"; then
             if [ "$have_driver" -eq 1 ]; then
@@ -283,7 +352,7 @@ neo4j_wait() {
                 check_out="$("$PYTHON" "$SERVICES_DIR/check_neo4j.py" "$url" "$NEO4J_USER" "$NEO4J_PASSWORD" 2>&1)" || rc=$?
                 case "$rc" in
                     0) say "neo4j ready: $url answered RETURN 1 as user $NEO4J_USER (pid $pid)"; return 0 ;;
-                    2) log_tail "$log"; die "neo4j is up but rejects the configured password: $check_out" ;;
+                    2) start_failed neo4j "neo4j is up but rejects the configured password: $check_out" "$log" ;;
                     3) have_driver=0
                        say "python package 'neo4j' not installed: checking the Bolt port only" ;;
                     *) : ;; # not answering yet
@@ -295,8 +364,8 @@ neo4j_wait() {
             fi
         fi
         if [ "$SECONDS" -ge "$deadline" ]; then
-            log_tail "$log" "$NEO4J_HOME_DIR/logs/debug.log"
-            die "neo4j not ready after ${START_TIMEOUT}s (${check_out:-no ready line yet}); log: $log"
+            start_failed neo4j "neo4j not ready after ${START_TIMEOUT}s (${check_out:-no ready line yet}); log: $log" \
+                "$log" "$NEO4J_HOME_DIR/logs/debug.log"
         fi
         sleep 1
     done
@@ -319,7 +388,14 @@ es_base() {
 }
 
 es_home() {
-    if is_root; then echo "$ES_SYS_BASE/dist/elasticsearch-$ES_VERSION"; else echo "$ES_DIST"; fi
+    # As root: a mirror per cache content, so re-mirroring never touches a running node's files.
+    if is_root; then
+        local key
+        key="$(cat "$ES_DIST/.qtrace-root-endpoint.sha1" 2>/dev/null || echo none)"
+        echo "$ES_SYS_BASE/dist/elasticsearch-$ES_VERSION-${key:0:8}"
+    else
+        echo "$ES_DIST"
+    fi
 }
 
 es_prepare_root() { # create the user and the mirror; only as root
@@ -335,10 +411,10 @@ es_prepare_root() { # create the user and the mirror; only as root
     home="$(es_home)"
     if [ ! -f "$home/.complete" ]; then
         say "mirroring the distribution to $home (readable by $ES_USER)"
-        rm -rf "$home.tmp" "$home"
-        cp -al "$ES_DIST" "$home.tmp" 2>/dev/null || { rm -rf "$home.tmp"; cp -a "$ES_DIST" "$home.tmp"; }
-        chmod -R a+rX "$home.tmp"
-        mv "$home.tmp" "$home"
+        rm -rf "$home.tmp.$$" "$home"
+        cp -al "$ES_DIST" "$home.tmp.$$" 2>/dev/null || { rm -rf "$home.tmp.$$"; cp -a "$ES_DIST" "$home.tmp.$$"; }
+        chmod -R a+rX "$home.tmp.$$"
+        mv -T "$home.tmp.$$" "$home" 2>/dev/null || rm -rf "$home.tmp.$$" # lost a race: fine
     fi
 }
 
@@ -410,7 +486,7 @@ es_launch() {
         HOME="$base" LANG=C.UTF-8 \
         ES_JAVA_HOME="$jhome" ES_PATH_CONF="$base/config" ES_TMPDIR="$base/tmp" \
         "$home/bin/elasticsearch" -p "$base/server.pid" \
-        </dev/null >"$log" 2>&1 9>&- &
+        </dev/null >"$log" 2>&1 8>&- 9>&- &
     echo $! >"$(pid_file es)"
 }
 
@@ -420,8 +496,7 @@ es_wait() {
     deadline=$((SECONDS + START_TIMEOUT))
     while :; do
         if ! running_pid es >/dev/null; then
-            log_tail "$log" "$(es_base)/logs/qtrace-test.log"
-            die "elasticsearch exited during startup (log: $log)"
+            start_failed es "elasticsearch exited during startup (log: $log)" "$log"
         fi
         if body="$(http_get "$url/_cluster/health?wait_for_status=yellow&timeout=2s")"; then
             case "$body" in
@@ -432,24 +507,32 @@ es_wait() {
             esac
         fi
         if [ "$SECONDS" -ge "$deadline" ]; then
-            log_tail "$log" "$(es_base)/logs/qtrace-test.log"
-            die "elasticsearch not ready after ${START_TIMEOUT}s (last health answer: ${body:-none}); log: $log"
+            start_failed es "elasticsearch not ready after ${START_TIMEOUT}s (last health answer: ${body:-none}); log: $log" \
+                "$log" "$(es_base)/logs/qtrace-test.log"
         fi
         sleep 1
     done
 }
 
 # ---------------------------------------------------------------------------- commands
+start_failed() { # start_failed SERVICE MESSAGE LOG...: show the logs, stop what was started, fail
+    local svc="$1" message="$2"
+    shift 2
+    log_tail "$@"
+    if running_pid "$svc" >/dev/null; then
+        say "stopping the $svc that did not come up"
+        cmd_stop "$svc" || true
+    fi
+    die "$message"
+}
+
 cmd_start() {
     local svcs svc
     svcs="$(services_of "${1:-all}")"
     lock_run_dir
-    for svc in $svcs; do # fetch first, so a failed download starts nothing
-        case "$svc" in
-            neo4j) fetch_neo4j ;;
-            es) fetch_es ;;
-        esac
-    done
+    # fetch first, so a failed download starts nothing
+    # shellcheck disable=SC2086 # word splitting of the service list is intended
+    fetch_services $svcs
     local t0=$SECONDS
     for svc in $svcs; do # launch all, then wait for all: the JVMs boot in parallel
         case "$svc" in

@@ -10,6 +10,7 @@ import pytest
 
 from tests.world_builder import build_small_world
 from traceability.privacy import PersonalDataHasher
+from traceability.store.neo4j import Neo4jGraphStore, Neo4jUnavailableError
 from traceability.store.port import GraphStore
 from traceability.store.sqlite import SQLiteGraphStore
 
@@ -29,8 +30,55 @@ def _sqlite_store(tmp_path: Path) -> GraphStore:
     return SQLiteGraphStore(tmp_path / "graph.db")
 
 
-# Each adapter of the graph store port; the Neo4j adapter registers here when available.
-STORE_FACTORIES: dict[str, Callable[[Path], GraphStore]] = {"sqlite": _sqlite_store}
+# -- Neo4j (a real server: bash scripts/services.sh start neo4j, then source its env.sh) ---
+
+NEO4J_ENV = ("QTRACE_TEST_NEO4J_URL", "QTRACE_TEST_NEO4J_USER", "QTRACE_TEST_NEO4J_PASSWORD")
+_neo4j_unreachable: list[str] = []  # remembered, so a down server costs one timeout per run
+
+
+def neo4j_settings() -> tuple[str, str, str]:
+    """URL, user and password of the test Neo4j, or a skip (a failure under CI=true)."""
+    missing = [name for name in NEO4J_ENV if not os.environ.get(name)]
+    require_or_skip(
+        not missing,
+        f"未设置 {', '.join(missing)}：先运行 bash scripts/services.sh start neo4j "
+        "并 source 其 env.sh (Neo4j test server not configured)",
+    )
+    return tuple(os.environ[name] for name in NEO4J_ENV)  # type: ignore[return-value]
+
+
+def open_test_neo4j(**options: object) -> Neo4jGraphStore:
+    """Connect to the test Neo4j (no wipe), skipping when it is not reachable."""
+    url, user, password = neo4j_settings()
+    require_or_skip(not _neo4j_unreachable, "; ".join(_neo4j_unreachable[:1]))
+    try:
+        return Neo4jGraphStore(url, user, password, connection_timeout=5.0, **options)  # type: ignore[arg-type]
+    except Neo4jUnavailableError as exc:
+        _neo4j_unreachable.append(f"Neo4j 不可达 (unreachable): {exc}")
+        require_or_skip(False, _neo4j_unreachable[0])
+        raise
+
+
+def wipe_neo4j(store: Neo4jGraphStore) -> None:
+    """Delete every node and relationship (constraints and indexes stay)."""
+    with store.driver.session(database=store.database) as session:
+        session.run(
+            "MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
+
+
+def _neo4j_store(tmp_path: Path) -> GraphStore:
+    store = open_test_neo4j()
+    wipe_neo4j(store)
+    store.ensure_schema()
+    return store
+
+
+# Each adapter of the graph store port; every contract test runs against each of them.
+STORE_FACTORIES: dict[str, Callable[[Path], GraphStore]] = {
+    "sqlite": _sqlite_store,
+    "neo4j": _neo4j_store,
+}
 
 
 @pytest.fixture(params=sorted(STORE_FACTORIES))

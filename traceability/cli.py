@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from config import Settings, SettingsError, load_settings
@@ -17,6 +17,7 @@ from traceability.describe import describe
 from traceability.ingest import IngestReport, collect_files
 from traceability.keys import KINDS, KeyError_
 from traceability.services import ConfigurationError, Services, build_services
+from traceability.store.port import StoreError
 from traceability.trace import NotFound
 
 console = Console()
@@ -288,3 +289,131 @@ def graph() -> None:
 def graph_stats(ctx: Context) -> None:
     """各标签节点数与各关系类型数量。"""
     _emit_json(ctx.services.store.counts())
+
+
+@graph.command("migrate")
+@pass_context
+def graph_migrate(ctx: Context) -> None:
+    """应用图模式：按 graph_schema 幂等创建约束与索引，并记录模式版本。"""
+    from graph_schema import SCHEMA
+    from traceability.services import open_store
+    from traceability.store.neo4j import Neo4jGraphStore, schema_statements
+
+    try:
+        store = open_store(ctx.settings, check_schema=False)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        if not isinstance(store, Neo4jGraphStore):
+            console.print(
+                f"嵌入式存储的表与索引已就绪 (embedded store ready), "
+                f"模式版本 schema version {SCHEMA.version}"
+            )
+            return
+        before = store.schema_version()
+        try:
+            applied = store.ensure_schema()
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+        table = Table(title=f"Neo4j 约束与索引 ({store.url}, 数据库 {store.database})")
+        table.add_column("名称 name")
+        table.add_column("状态 status")
+        for name, _ in schema_statements():
+            table.add_row(
+                name, "[green]新建 created[/green]" if name in applied else "已存在 exists"
+            )
+        console.print(table)
+        console.print(
+            f"模式版本 schema version: {before if before is not None else '无 none'} -> "
+            f"{store.schema_version()}；新建 {len(applied)} 项 (applied {len(applied)})"
+        )
+    finally:
+        store.close()
+
+
+@graph.command("copy")
+@click.option("--from", "source_url", required=True, help="源存储 URL：sqlite:///路径 或 neo4j://…")
+@click.option("--to", "target_url", required=True, help="目标存储 URL：sqlite:///路径 或 neo4j://…")
+@click.option(
+    "--batch-size", type=click.IntRange(1, 1_000_000), default=5000, show_default=True,
+    help="每批写入的节点/关系数。",
+)  # fmt: skip
+@pass_context
+def graph_copy(ctx: Context, source_url: str, target_url: str, batch_size: int) -> None:
+    """复制整个图：先各标签节点、再各关系类型；可断点续传，结束时按类型核对数量。
+
+    Neo4j 的用户名、密码与数据库取自设置 (QTRACE_GRAPH_USER / QTRACE_GRAPH_PASSWORD /
+    QTRACE_GRAPH_DATABASE)；目标 Neo4j 须已运行 qtrace graph migrate。
+    """
+    from traceability.services import open_store_url
+    from traceability.store.copy import checkpoint_path, copy_store
+
+    if source_url == target_url:
+        raise click.ClickException("--from 与 --to 不能是同一个存储 (source equals target)")
+    settings = ctx.settings
+    if source_url.startswith("sqlite:///"):
+        source_file = Path(source_url.removeprefix("sqlite:///"))
+        if not source_file.is_file():
+            raise click.ClickException(
+                f"--from: 嵌入式存储文件不存在 {source_file} (绝对路径写作 sqlite:////路径)"
+            )
+    try:
+        source = open_store_url(source_url, settings, check_schema=False)
+    except ConfigurationError as exc:
+        raise click.ClickException(f"--from: {exc}") from None
+    try:
+        target = open_store_url(target_url, settings)
+    except ConfigurationError as exc:
+        source.close()
+        raise click.ClickException(f"--to: {exc}") from None
+    checkpoint = checkpoint_path(source_url, target_url, settings.data_dir)
+    try:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not err_console.is_terminal,
+        ) as progress:
+            task = progress.add_task("复制中 copying", total=None)
+
+            def on_start(counts: dict[str, int], already: int) -> None:
+                progress.update(task, total=sum(counts.values()), completed=already)
+                if already:
+                    progress.console.print(
+                        f"从检查点继续 (resuming from {checkpoint})：已复制 {already} 条"
+                    )
+
+            def on_page(name: str, records: int) -> None:
+                progress.update(task, advance=records, description=f"复制 {name}")
+
+            report = copy_store(
+                source, target, source_url=source_url, target_url=target_url,
+                checkpoint=checkpoint, batch_size=batch_size,
+                on_start=on_start, on_page=on_page,
+            )  # fmt: skip
+    except StoreError as exc:
+        raise click.ClickException(
+            f"{exc}\n复制已中断，重新运行同一命令将从检查点继续 ({checkpoint})"
+        ) from None
+    finally:
+        source.close()
+        target.close()
+    if report.resumed_from:
+        console.print(f"已从检查点续传 (resumed at {report.resumed_from})")
+    console.print(f"已复制 copied {sum(report.copied.values())} 条记录")
+    if report.ok:
+        console.print("[green]核对一致[/green]：各标签与关系类型的数量相同 (counts match)")
+        return
+    table = Table(title="数量不一致 Count mismatches")
+    for column in ("标签/关系类型", "源 source", "目标 target"):
+        table.add_column(column)
+    for mismatch in report.mismatches:
+        table.add_row(mismatch.name, str(mismatch.source), str(mismatch.target))
+    console.print(table)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

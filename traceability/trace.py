@@ -203,28 +203,27 @@ class TraceService:
         def count(bucket: dict[str, dict[str, Any]], node: Node | None, order: str) -> None:
             if node is None:
                 return
-            entry = bucket.setdefault(
-                node.key, {"key": node.key, **public_props(node.props), "orders": set()}
-            )
+            entry = bucket.get(node.key)
+            if entry is None:
+                entry = bucket[node.key] = {"key": node.key, **node.props, "orders": set()}
             entry["orders"].add(order)
 
         for row in rows:
             order_key = row.order.key
             per_batch.setdefault(row.batch.key, set()).add(order_key)
-            entry = orders.setdefault(
-                order_key,
-                {
+            entry = orders.get(order_key)
+            if entry is None:
+                entry = orders[order_key] = {
                     "key": order_key,
                     **{k: v for k, v in row.order_props.items() if v is not None},
                     "batches": [],
-                    "buyer": public_props(row.buyer.props) if row.buyer else None,
+                    "buyer": dict(row.buyer.props) if row.buyer else None,
                     "platform": row.platform.props.get("name") if row.platform else None,
                     "carrier": row.carrier.props.get("name") if row.carrier else None,
                     "district": (
                         {"code": row.district.key, **row.district.props} if row.district else None
                     ),
-                },
-            )
+                }
             if row.batch.key not in entry["batches"]:
                 entry["batches"].append(row.batch.key)
             count(buyers, row.buyer, order_key)

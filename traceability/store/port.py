@@ -12,9 +12,9 @@ Traversal semantics are fixed here, so that every adapter returns the same subgr
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from graph_schema import SCHEMA
 
@@ -28,8 +28,9 @@ class Direction(StrEnum):
     BOTH = "both"
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class NodeRef:
+class NodeRef(NamedTuple):
+    """A node by business key.  Tuples, not dataclasses: loads hash millions of them."""
+
     label: str
     key: str
 
@@ -37,23 +38,21 @@ class NodeRef:
         return f"{self.label}({self.key})"
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     label: str
     key: str
-    props: Props = field(default_factory=dict)
+    props: Props = {}  # noqa: RUF012 - never mutated; a shared empty mapping
 
     @property
     def ref(self) -> NodeRef:
         return NodeRef(self.label, self.key)
 
 
-@dataclass(frozen=True, slots=True)
-class Edge:
+class Edge(NamedTuple):
     type: str
     src: NodeRef
     dst: NodeRef
-    props: Props = field(default_factory=dict)
+    props: Props = {}  # noqa: RUF012 - never mutated; a shared empty mapping
 
     @property
     def ident(self) -> tuple[NodeRef, str, NodeRef]:
@@ -73,7 +72,10 @@ class Subgraph:
 
 @dataclass(frozen=True, slots=True)
 class RecallRow:
-    """One affected order of a recall, with the parties a recall notice must reach."""
+    """One affected order of a recall, with the parties a recall notice must reach.
+
+    The party nodes carry display fields only (masked names, names), never hashes.
+    """
 
     batch: NodeRef
     order: NodeRef
@@ -86,10 +88,6 @@ class RecallRow:
 
 class StoreError(RuntimeError):
     """The store could not complete an operation; nothing was written."""
-
-
-class KeyCollisionError(StoreError):
-    """Two different business keys mapped to the same internal id (never silently merged)."""
 
 
 @runtime_checkable
@@ -125,20 +123,29 @@ class GraphStore(Protocol):
     def close(self) -> None: ...
 
 
+_LABELS = frozenset(SCHEMA.labels)
+_REL_ENDS = {rel.name: (rel.source, rel.target) for rel in SCHEMA.relationships.values()}
+
+
 def validate_records(nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
     """Refuse labels, relationship types and edge ends that graph_schema does not declare.
 
-    Runs before any write, so a bad batch changes nothing.
+    Runs before any write, so a bad batch changes nothing.  Written as flat loops over
+    precomputed sets because it runs on every record of every load.
     """
     for node in nodes:
-        label = SCHEMA.label(node.label)
+        if node.label not in _LABELS:
+            SCHEMA.label(node.label)  # raises UndeclaredError
         if not node.key:
-            raise ValueError(f"{label.name} 节点缺少业务键")
+            raise ValueError(f"{node.label} 节点缺少业务键")
     for edge in edges:
-        rel = SCHEMA.rel(edge.type)
-        if edge.src.label != rel.source or edge.dst.label != rel.target:
+        ends = _REL_ENDS.get(edge.type)
+        if ends is None:
+            SCHEMA.rel(edge.type)  # raises UndeclaredError
+            continue
+        if edge.src.label != ends[0] or edge.dst.label != ends[1]:
             raise ValueError(
-                f"{edge.type} must go {rel.source} -> {rel.target}, "
+                f"{edge.type} must go {ends[0]} -> {ends[1]}, "
                 f"got {edge.src.label} -> {edge.dst.label}"
             )
         if not edge.src.key or not edge.dst.key:

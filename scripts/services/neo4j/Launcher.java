@@ -32,6 +32,7 @@
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.Map;
@@ -39,6 +40,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.stream.Stream;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.connectors.BoltConnectorInternalSettings;
 import org.neo4j.configuration.connectors.HttpConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.harness.Neo4j;
@@ -116,7 +118,11 @@ public class Launcher {
                 .withConfig(GraphDatabaseSettings.pagecache_memory, pageCacheMiB * 1024L * 1024L)
                 .withConfig(BoltConnector.enabled, true)
                 .withConfig(BoltConnector.listen_address, new SocketAddress(HOST, boltPort))
-                .withConfig(BoltConnector.advertised_address, new SocketAddress(HOST, boltPort));
+                .withConfig(BoltConnector.advertised_address, new SocketAddress(HOST, boltPort))
+                // Bolt waits 5 s twice on shutdown by default (for connections, then for its
+                // threads); a test server need not, so a stop takes ~3 s instead of ~13 s.
+                .withConfig(BoltConnectorInternalSettings.connection_shutdown_wait_time, Duration.ofSeconds(1))
+                .withConfig(BoltConnectorInternalSettings.thread_pool_shutdown_wait_time, Duration.ofSeconds(1));
         if (httpPort > 0) {
             builder = builder
                     .withConfig(HttpConnector.enabled, true)
