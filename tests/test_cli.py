@@ -58,9 +58,13 @@ def test_human_output_is_chinese_tables(loaded: dict) -> None:
 def test_reingest_is_idempotent(loaded: dict, env: Path) -> None:
     code, before = run("graph", "stats")
     assert code == 0
+    archived = sorted((env / "var" / "archive").rglob("*.*"))
+    sources = [p for p in (env / "world").rglob("*.*") if p.name != "manifest.json"]
+    assert len(archived) == len(sources)  # every accepted message kept as received
     code, out = run("ingest", str(env / "world"))
     assert code == 0, out
     assert run("graph", "stats")[1] == before
+    assert sorted((env / "var" / "archive").rglob("*.*")) == archived
 
 
 @pytest.mark.parametrize(

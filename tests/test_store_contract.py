@@ -153,3 +153,16 @@ def test_concurrent_writers_lose_nothing(store: GraphStore) -> None:
     expected = len({str(n * 10 + i) for n in range(4) for i in range(20)})
     counts = store.counts()
     assert counts["Order"] == counts["Payment"] == counts["PAID_WITH"] == expected
+
+
+def test_walk_is_cycle_safe(store: GraphStore) -> None:
+    a, b, c = (NodeRef("Batch", f"01234567890128:{lot}") for lot in "ABC")
+    store.upsert(
+        [],
+        [Edge("TRANSFORMED_INTO", a, b), Edge("TRANSFORMED_INTO", b, c),
+         Edge("TRANSFORMED_INTO", c, a)],
+    )  # fmt: skip
+    for direction in (Direction.FORWARD, Direction.BACKWARD):
+        sub = store.subgraph(a, direction, 50, 1000)
+        assert set(sub.nodes) == {a, b, c}
+        assert len(sub.edges) == 3

@@ -297,7 +297,7 @@ def graph_migrate(ctx: Context) -> None:
     """应用图模式：按 graph_schema 幂等创建约束与索引，并记录模式版本。"""
     from graph_schema import SCHEMA
     from traceability.services import open_store
-    from traceability.store.neo4j import Neo4jGraphStore, schema_statements
+    from traceability.store.neo4j import Neo4jGraphStore
 
     try:
         store = open_store(ctx.settings, check_schema=False)
@@ -312,20 +312,24 @@ def graph_migrate(ctx: Context) -> None:
             return
         before = store.schema_version()
         try:
-            applied = store.ensure_schema()
+            report = store.ensure_schema()
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
         table = Table(title=f"Neo4j 约束与索引 ({store.url}, 数据库 {store.database})")
         table.add_column("名称 name")
         table.add_column("状态 status")
-        for name, _ in schema_statements():
-            table.add_row(
-                name, "[green]新建 created[/green]" if name in applied else "已存在 exists"
-            )
+        for name in report.created:
+            table.add_row(name, "[green]新建 created[/green]")
+        for name in report.dropped:
+            table.add_row(name, "[yellow]已删除（graph_schema 不再声明）dropped[/yellow]")
+        for name in report.existing:
+            table.add_row(name, "已存在 exists")
         console.print(table)
         console.print(
             f"模式版本 schema version: {before if before is not None else '无 none'} -> "
-            f"{store.schema_version()}；新建 {len(applied)} 项 (applied {len(applied)})"
+            f"{store.schema_version()}；新建 {len(report.created)} 项，删除 "
+            f"{len(report.dropped)} 项 (created {len(report.created)}, dropped "
+            f"{len(report.dropped)})"
         )
     finally:
         store.close()

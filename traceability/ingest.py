@@ -7,6 +7,7 @@ the reason.  Writes are MERGE upserts, so loading the same files again changes n
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -82,10 +83,12 @@ class Ingestor:
         store: GraphStore,
         hasher: PersonalDataHasher,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        archive: Path | None = None,
     ) -> None:
         self.store = store
         self.mapper = CebMapper(hasher)
         self.max_bytes = max_bytes
+        self.archive = archive
 
     def map_bytes(self, data: bytes) -> tuple[str, int, GraphBatch]:
         """Parse and map one message; raises IngestError without touching the store."""
@@ -132,9 +135,27 @@ class Ingestor:
             report.rejections.append(Rejection(source, exc.record, str(exc)))
             return
         self.store.upsert(batch.nodes, batch.edges)
+        self._keep_original(fmt, data)
         tally = report.tally(fmt)
         tally.files += 1
         tally.records += count
+
+    def _keep_original(self, fmt: str, data: bytes) -> None:
+        """Archive the message as received, named by its SHA-256 (same file, same name).
+
+        The graph holds only hashed and masked personal data; the originals are the legal
+        record, and what an authorised, audited unmasking reads.
+        """
+        if self.archive is None:
+            return
+        folder = self.archive / fmt
+        suffix = {"REGISTRY-CSV": "csv", "EPCIS-JSON": "json"}.get(fmt, "xml")
+        path = folder / f"{hashlib.sha256(data).hexdigest()}.{suffix}"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(".part")
+            temporary.write_bytes(data)
+            temporary.replace(path)
 
     def ingest_paths(
         self,

@@ -108,9 +108,11 @@ class CebMapper:
             phoneHash=self.hasher.phone_hash(phone) if phone else None,
         )
 
-    def _consignee(
-        self, batch: GraphBatch, name: str, phone: str, address: str, district: str | None
-    ) -> NodeRef:
+    def _consignee(self, batch: GraphBatch, head: dict[str, str], district: str | None) -> NodeRef:
+        """The consignee named by a CEB311 or CEB511 head (both use the same field names)."""
+        name = head["consignee"]
+        phone = head.get("consigneeTelephone", "")
+        address = head.get("consigneeAddress", "")
         return batch.node(
             "Consignee",
             self.hasher.consignee_hash(name, phone, address),
@@ -174,13 +176,7 @@ class CebMapper:
         batch.edge("PLACED_BY", order, buyer)
         if h.get("consignee"):
             district = h.get("consigneeDistrict") or None
-            consignee = self._consignee(
-                batch,
-                h["consignee"],
-                h.get("consigneeTelephone", ""),
-                h.get("consigneeAddress", ""),
-                district,
-            )
+            consignee = self._consignee(batch, h, district)
             batch.edge("SHIP_TO", order, consignee)
             if district:
                 batch.edge(
@@ -255,13 +251,7 @@ class CebMapper:
         if enterprise:
             batch.edge("CARRIED_BY", waybill, enterprise)
         if h.get("consignee"):
-            consignee = self._consignee(
-                batch,
-                h["consignee"],
-                h.get("consigneeTelephone", ""),
-                h.get("consigneeAddress", ""),
-                None,
-            )
+            consignee = self._consignee(batch, h, None)
             batch.edge("DELIVERED_TO", waybill, consignee)
         return batch
 

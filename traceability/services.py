@@ -96,7 +96,7 @@ class Services:
     trace: TraceService
 
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.store, self.hasher)
+        return Ingestor(self.store, self.hasher, archive=self.settings.data_dir / "archive")
 
     def close(self) -> None:
         self.store.close()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from neo4j import Driver, GraphDatabase, ManagedTransaction
@@ -104,6 +105,19 @@ def _types(names: Iterable[str]) -> str:
     return "|".join(_q(_rel(n).name) for n in names)
 
 
+SCHEMA_PREFIX = "qtrace_"
+"""Every constraint and index this adapter creates is named with this prefix."""
+
+
+@dataclass
+class SchemaReport:
+    """What ``ensure_schema`` did, by constraint/index name."""
+
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
 def schema_statements() -> list[tuple[str, str]]:
     """(name, Cypher) of every constraint and index, derived from graph_schema.
 
@@ -113,7 +127,7 @@ def schema_statements() -> list[tuple[str, str]]:
     """
     statements: list[tuple[str, str]] = []
     for label in SCHEMA.labels.values():
-        name = f"qtrace_{label.name}_key"
+        name = f"{SCHEMA_PREFIX}{label.name}_key"
         statements.append(
             (
                 name,
@@ -122,14 +136,14 @@ def schema_statements() -> list[tuple[str, str]]:
             )
         )
         for prop in label.indexed:
-            index = f"qtrace_{label.name}_{prop}"
+            index = f"{SCHEMA_PREFIX}{label.name}_{prop}"
             statements.append(
                 (
                     index,
                     f"CREATE INDEX {index} IF NOT EXISTS FOR (n:{_q(label.name)}) ON (n.{prop})",
                 )
             )
-    name = f"qtrace_{META_LABEL}_name"
+    name = f"{SCHEMA_PREFIX}{META_LABEL}_name"
     statements.append(
         (
             name,
@@ -284,7 +298,11 @@ class Neo4jGraphStore:
     def verify(self) -> None:
         """Connect, log in and reach the database, or raise an error naming the setting."""
         try:
-            self.driver.execute_query("RETURN 1", database_=self.database)
+            # No retries here (unlike managed transactions): a wrong URL or password must
+            # be reported at once, not after the retry window.
+            self.driver.verify_connectivity()
+            with self.driver.session(database=self.database) as session:
+                session.run("RETURN 1").consume()
         except AuthError as exc:
             raise Neo4jAuthError(
                 f"Neo4j 拒绝了登录：请检查 QTRACE_GRAPH_USER (当前 {self.user!r}) 与 "
@@ -370,18 +388,36 @@ class Neo4jGraphStore:
 
     # -- schema ----------------------------------------------------------------------------
 
-    def ensure_schema(self) -> list[str]:
-        """Apply every constraint and index (idempotent) and record the schema version.
+    def ensure_schema(self) -> SchemaReport:
+        """Apply the constraints and indexes graph_schema derives, and record its version.
 
-        Returns the names of the constraints and indexes that did not exist before.
+        Idempotent: existing ones are kept; ``qtrace_*`` ones that graph_schema no longer
+        derives are dropped (only ours: anything else in the database is left alone).
         """
-        before = self._schema_object_names()
-        applied = []
-        for name, statement in schema_statements():
-            if name in before:
+        constraints = {r["name"] for r in self._rows("SHOW CONSTRAINTS YIELD name", "读取约束")}
+        indexes = {
+            r["name"]
+            for r in self._rows(
+                "SHOW INDEXES YIELD name, owningConstraint "
+                "WHERE owningConstraint IS NULL RETURN name",
+                "读取索引",
+            )
+        }
+        wanted = schema_statements()
+        wanted_names = {name for name, _ in wanted}
+        report = SchemaReport()
+        for name, statement in wanted:
+            if name in constraints or name in indexes:
+                report.existing.append(name)
                 continue
             self._write(lambda tx, s=statement: tx.run(s).consume(), "创建约束/索引")
-            applied.append(name)
+            report.created.append(name)
+        for kind, names in (("CONSTRAINT", constraints), ("INDEX", indexes)):
+            for name in sorted(names):
+                if name.startswith(SCHEMA_PREFIX) and name not in wanted_names:
+                    drop = f"DROP {kind} {_q(name)} IF EXISTS"
+                    self._write(lambda tx, q=drop: tx.run(q).consume(), "删除过时的约束/索引")
+                    report.dropped.append(name)
         self._write(
             lambda tx: tx.run(
                 f"MERGE (m:{META_LABEL} {{name: 'schema'}}) SET m.version = $version, "
@@ -390,13 +426,9 @@ class Neo4jGraphStore:
             ).consume(),
             "记录模式版本",
         )
-        if applied:
+        if report.created:
             self._await_indexes()
-        return applied
-
-    def _schema_object_names(self) -> set[str]:
-        names = {r["name"] for r in self._rows("SHOW CONSTRAINTS YIELD name", "读取约束")}
-        return names | {r["name"] for r in self._rows("SHOW INDEXES YIELD name", "读取索引")}
+        return report
 
     def _await_indexes(self, timeout: float = 300.0) -> None:
         try:

@@ -70,8 +70,7 @@ class Subgraph:
     truncated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class RecallRow:
+class RecallRow(NamedTuple):
     """One affected order of a recall, with the parties a recall notice must reach.
 
     The party nodes carry display fields only (masked names, names), never hashes.

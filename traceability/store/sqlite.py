@@ -212,7 +212,7 @@ class SQLiteGraphStore:
         if not ids:
             return {}
         rows = self._select_in("SELECT id, label, key, props FROM nodes WHERE id IN ({ids})", ids)
-        return {row_id: Node(label, key, json.loads(props)) for row_id, label, key, props in rows}
+        return {row_id: Node(label, key, orjson.loads(props)) for row_id, label, key, props in rows}
 
     def expand(self, frontier: list[int], rules: ExpandRules) -> list[tuple[int, str, int, Props]]:
         ids = json.dumps(frontier)
@@ -224,7 +224,7 @@ class SQLiteGraphStore:
             " AND type IN (SELECT value FROM json_each(?))",
             (ids, json.dumps(rules.outgoing), ids, json.dumps(rules.incoming)),
         ).fetchall()
-        return [(s, t, d, json.loads(p) if p != "{}" else {}) for s, t, d, p in rows]
+        return [(s, t, d, orjson.loads(p) if p != "{}" else {}) for s, t, d, p in rows]
 
     def subgraph(
         self, root: NodeRef, direction: Direction, max_depth: int, max_nodes: int
@@ -243,18 +243,25 @@ class SQLiteGraphStore:
             for ident, row_id in self._ids([(b.label, b.key) for b in batches]).items()
         }
         rows = self.db.execute(_RECALL_SQL, (json.dumps(list(roots)), max_depth)).fetchall()
+        # Parties repeat across orders (a few platforms, carriers and districts): fetch and
+        # trim each one once instead of parsing its JSON on every row.
+        party_ids = {pid for row in rows for pid in row[3:] if pid is not None}
+        parties = {
+            row_id: Node(node.label, node.key, _display_props(node))
+            for row_id, node in self.fetch(party_ids).items()
+        }
         result = []
-        for row in rows:
-            (root, order_key, order_time, order_paid) = row[0:4]
+        for root, order_key, order_json, buyer, platform, carrier, district in rows:
+            order_props = orjson.loads(order_json)
             result.append(
                 RecallRow(
                     batch=roots[root],
                     order=NodeRef("Order", order_key),
-                    order_props={"time": order_time, "acturalPaid": order_paid},
-                    buyer=_party(row, 4, "Buyer", ("nameMasked", "idMasked", "phoneMasked")),
-                    platform=_party(row, 8, "Enterprise", ("name",)),
-                    carrier=_party(row, 10, "Enterprise", ("name",)),
-                    district=_party(row, 12, "District", ("name",)),
+                    order_props={k: order_props.get(k) for k in ("time", "acturalPaid")},
+                    buyer=parties.get(buyer),
+                    platform=parties.get(platform),
+                    carrier=parties.get(carrier),
+                    district=parties.get(district),
                 )
             )
         return result
@@ -303,18 +310,22 @@ class SQLiteGraphStore:
             ).fetchall()
 
 
-def _party(row: tuple[Any, ...], at: int, label: str, fields: tuple[str, ...]) -> Node | None:
-    """Build a display node from ``key`` at ``row[at]`` followed by its display fields."""
-    key = row[at]
-    if key is None:
-        return None
-    values = row[at + 1 : at + 1 + len(fields)]
-    return Node(label, key, {f: v for f, v in zip(fields, values, strict=True) if v is not None})
+_DISPLAY_FIELDS = {
+    "Buyer": ("nameMasked", "idMasked", "phoneMasked"),
+    "Enterprise": ("name",),
+    "District": ("name",),
+}
+
+
+def _display_props(node: Node) -> dict[str, Any]:
+    """The fields a recall notice shows for a party; never its hashes."""
+    fields = _DISPLAY_FIELDS.get(node.label, ())
+    return {f: node.props[f] for f in fields if node.props.get(f) is not None}
 
 
 # Every order downstream of the recalled lots, through transformations, with the buyer,
-# platform, carrier and delivery district a recall notice must reach.  Party lookups are
-# primary-key seeks on (src, type).
+# platform, carrier and delivery district a recall notice must reach (as node ids).  Each
+# party lookup is a primary-key seek on (src, type).
 _RECALL_SQL = """
 WITH RECURSIVE lots(id, root, depth) AS (
     SELECT value, value, 0 FROM json_each(?1)
@@ -327,22 +338,14 @@ hits(root, order_id) AS (
     SELECT DISTINCT lots.root, e.dst FROM lots
     JOIN edges e ON e.src = lots.id AND e.type = 'SOLD_IN'
 )
-SELECT hits.root, o.key, o.props ->> '$.time', o.props ->> '$.acturalPaid',
-       b.key, b.props ->> '$.nameMasked', b.props ->> '$.idMasked', b.props ->> '$.phoneMasked',
-       p.key, p.props ->> '$.name',
-       c.key, c.props ->> '$.name',
-       d.key, d.props ->> '$.name'
+SELECT hits.root, o.key, o.props, eb.dst, ep.dst, ec.dst, ed.dst
 FROM hits
 JOIN nodes o ON o.id = hits.order_id
 LEFT JOIN edges eb ON eb.src = hits.order_id AND eb.type = 'PLACED_BY'
-LEFT JOIN nodes b ON b.id = eb.dst
 LEFT JOIN edges ep ON ep.src = hits.order_id AND ep.type = 'ON_PLATFORM'
-LEFT JOIN nodes p ON p.id = ep.dst
 LEFT JOIN edges ew ON ew.src = hits.order_id AND ew.type = 'SHIPPED_AS'
 LEFT JOIN edges ec ON ec.src = ew.dst AND ec.type = 'CARRIED_BY'
-LEFT JOIN nodes c ON c.id = ec.dst
 LEFT JOIN edges en ON en.src = hits.order_id AND en.type = 'SHIP_TO'
 LEFT JOIN edges ed ON ed.src = en.dst AND ed.type = 'LOCATED_IN'
-LEFT JOIN nodes d ON d.id = ed.dst
 ORDER BY hits.root, o.key
 """
