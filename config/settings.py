@@ -42,6 +42,13 @@ class PrivacySettings(_Section):
     hash_key: str = ""
 
 
+class ChecksSettings(_Section):
+    # Allowed difference between amounts that must agree, in CNY (0 = exact to the fen).
+    amount_tolerance: Decimal = Field(Decimal("0"), ge=0)
+    # How long an order, payment or waybill may wait for its partner documents.
+    partner_window_hours: float = Field(24.0, gt=0)
+
+
 class LimitPeriod(_Section):
     since: dt.date
     single_transaction: Decimal
@@ -69,11 +76,24 @@ class Settings(_Section):
     trace: TraceSettings = Field(default_factory=TraceSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    checks: ChecksSettings = Field(default_factory=ChecksSettings)
     source_files: list[str] = Field(default_factory=list)
 
     @property
     def resolved_graph_url(self) -> str:
         return self.graph_url or f"sqlite:///{self.data_dir / 'qtrace.db'}"
+
+    @property
+    def embedded_db_path(self) -> Path:
+        """The embedded SQLite file: the graph's when it is embedded, else in data_dir.
+
+        Side tables (the compliance ledger, search, event store) live here whichever graph
+        engine is configured.
+        """
+        url = self.resolved_graph_url
+        if url.startswith("sqlite:///"):
+            return Path(url.removeprefix("sqlite:///"))
+        return self.data_dir / "qtrace.db"
 
 
 class SettingsError(ValueError):

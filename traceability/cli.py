@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -98,11 +100,16 @@ def generate(orders: int, seed: int, out: Path) -> None:
 
 def _print_ingest(report: IngestReport) -> None:
     table = Table(title="导入结果 Ingest summary")
-    for column in ("格式 format", "已接收文件", "记录数", "拒收文件"):
+    for column in ("格式 format", "已接收文件", "记录数", "拒收文件", "新发现"):
         table.add_column(column)
     for fmt, tally in sorted(report.formats.items()):
-        table.add_row(fmt, str(tally.files), str(tally.records), str(tally.rejected_files))
+        table.add_row(
+            fmt, str(tally.files), str(tally.records), str(tally.rejected_files),
+            str(tally.findings),
+        )  # fmt: skip
     console.print(table)
+    if report.sweep_findings:
+        console.print(f"缺少对应单证的新发现: {report.sweep_findings} 条")
     for rejection in report.rejections:
         click.echo(f"拒收 rejected: {rejection}", err=True)  # one line per file, never wrapped
 
@@ -127,8 +134,9 @@ def ingest(ctx: Context, paths: tuple[Path, ...], as_json: bool) -> None:
     if as_json:
         _emit_json(
             {
-                "formats": {k: vars(v) for k, v in sorted(report.formats.items())},
-                "rejections": [vars(r) for r in report.rejections],
+                "formats": {k: asdict(v) for k, v in sorted(report.formats.items())},
+                "sweepFindings": report.sweep_findings,
+                "rejections": [asdict(r) for r in report.rejections],
             }
         )
     else:
@@ -277,6 +285,38 @@ def demo(ctx: Context, orders: int, seed: int, no_serve: bool) -> None:
     from traceability.web import serve_app
 
     serve_app(settings, host, port)
+
+
+@main.command()
+@click.option("--code", help="只列出该代码的发现，如 PAYMENT_AMOUNT_MISMATCH。")
+@click.option("--all", "include_resolved", is_flag=True, help="包括已消除的发现。")
+@click.option("--sweep", is_flag=True, help="先检查超时仍缺少对应单证的单据。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@pass_context
+def findings(ctx: Context, code: str | None, include_resolved: bool, sweep: bool,
+             as_json: bool) -> None:  # fmt: skip
+    """列出单证核验发现 (三单对碰、限值、证件校验、缺单、重复申报)。"""
+    from traceability.compliance import FINDING_TYPES
+
+    if code and code not in FINDING_TYPES:
+        raise click.ClickException(f"未知的发现代码 {code}，可选: {', '.join(FINDING_TYPES)}")
+    services = ctx.services
+    if sweep:
+        services.compliance.sweep(dt.datetime.now(dt.UTC))
+    items = services.ledger.findings(code, include_resolved)
+    if as_json:
+        _emit_json(items)
+        return
+    table = Table(title=f"核验发现 Findings（{len(items)} 条）")
+    for column in ("代码", "级别", "单证", "应为", "实为", "说明"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            item["code"], item["severity"], "\n".join(item["keys"]),
+            json.dumps(item["expected"], ensure_ascii=False),
+            json.dumps(item["actual"], ensure_ascii=False), item["message_zh"],
+        )  # fmt: skip
+    console.print(table)
 
 
 @main.group()

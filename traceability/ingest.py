@@ -7,6 +7,7 @@ the reason.  Writes are MERGE upserts, so loading the same files again changes n
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from traceability.ceb.xml import DEFAULT_MAX_BYTES, MessageError, read_message
+from traceability.compliance.engine import Action, ComplianceEngine
 from traceability.epcis import EpcisError, read_document
 from traceability.mapping import CebMapper, GraphBatch, MappingError, epcis_event
 from traceability.privacy import PersonalDataHasher
@@ -41,12 +43,15 @@ class FormatTally:
     files: int = 0
     records: int = 0
     rejected_files: int = 0
+    findings: int = 0
 
 
 @dataclass
 class IngestReport:
     formats: dict[str, FormatTally] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
+    # Findings raised by the sweep for documents still missing partners at the end.
+    sweep_findings: int = 0
 
     @property
     def ok(self) -> bool:
@@ -54,6 +59,16 @@ class IngestReport:
 
     def tally(self, fmt: str) -> FormatTally:
         return self.formats.setdefault(fmt, FormatTally())
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A message read, mapped and checked, not yet written."""
+
+    fmt: str
+    count: int
+    batch: GraphBatch
+    actions: list[Action] = field(default_factory=list)
 
 
 class IngestError(ValueError):
@@ -84,14 +99,16 @@ class Ingestor:
         hasher: PersonalDataHasher,
         max_bytes: int = DEFAULT_MAX_BYTES,
         archive: Path | None = None,
+        compliance: ComplianceEngine | None = None,
     ) -> None:
         self.store = store
         self.mapper = CebMapper(hasher)
         self.max_bytes = max_bytes
         self.archive = archive
+        self.compliance = compliance
 
-    def map_bytes(self, data: bytes) -> tuple[str, int, GraphBatch]:
-        """Parse and map one message; raises IngestError without touching the store."""
+    def map_bytes(self, data: bytes) -> Prepared:
+        """Parse, map and check one message; raises IngestError without touching any store."""
         if len(data) > self.max_bytes:
             raise IngestError(f"文件过大: {len(data)} 字节，上限 {self.max_bytes} 字节")
         fmt = detect_format(data)
@@ -103,7 +120,7 @@ class Ingestor:
                     batch.extend(registry_row(row))
                 except MappingError as exc:
                     raise IngestError(str(exc), index) from None
-            return fmt, len(rows), batch
+            return Prepared(fmt, len(rows), batch)
         if fmt == "EPCIS-JSON":
             try:
                 events, master = read_document(data)
@@ -114,31 +131,36 @@ class Ingestor:
                     batch.extend(epcis_event(event, master))
                 except (MappingError, KeyError, TypeError, AttributeError) as exc:
                     raise IngestError(f"EPCIS 事件无法入图: {exc}", index) from None
-            return fmt, len(events), batch
+            return Prepared(fmt, len(events), batch)
         try:
             message = read_message(data, self.max_bytes)
         except MessageError as exc:
             raise IngestError(str(exc)) from None
+        code = message.spec.code
         for index, record in enumerate(message.records, 1):
             try:
-                batch.extend(self.mapper.map(message.spec.code, record))
+                batch.extend(self.mapper.map(code, record))
             except MappingError as exc:
                 raise IngestError(str(exc), index) from None
-        return message.spec.code, len(message.records), batch
+        actions = self.compliance.prepare(code, message.records) if self.compliance else []
+        return Prepared(code, len(message.records), batch, actions)
 
     def ingest_bytes(self, data: bytes, source: str, report: IngestReport) -> None:
         fmt = detect_format(data)
         try:
-            fmt, count, batch = self.map_bytes(data)
+            prepared = self.map_bytes(data)
         except IngestError as exc:
             report.tally(fmt).rejected_files += 1
             report.rejections.append(Rejection(source, exc.record, str(exc)))
             return
-        self.store.upsert(batch.nodes, batch.edges)
-        self._keep_original(fmt, data)
-        tally = report.tally(fmt)
+        # Both writes are idempotent: after a failure between them, a re-run converges.
+        self.store.upsert(prepared.batch.nodes, prepared.batch.edges)
+        raised = self.compliance.apply(prepared.actions) if self.compliance else []
+        self._keep_original(prepared.fmt, data)
+        tally = report.tally(prepared.fmt)
         tally.files += 1
-        tally.records += count
+        tally.records += prepared.count
+        tally.findings += len(raised)
 
     def _keep_original(self, fmt: str, data: bytes) -> None:
         """Archive the message as received, named by its SHA-256 (same file, same name).
@@ -176,6 +198,8 @@ class Ingestor:
                 self.ingest_bytes(data, str(path), report)
             if on_file:
                 on_file(path)
+        if self.compliance is not None:
+            report.sweep_findings = len(self.compliance.sweep(dt.datetime.now(dt.UTC)))
         return report
 
 

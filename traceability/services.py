@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from config import Settings
 from graph_schema import SCHEMA
+from traceability.compliance import ComplianceEngine, Ledger
 from traceability.ingest import Ingestor
 from traceability.privacy import PersonalDataHasher
 from traceability.store.neo4j import URL_SCHEMES as NEO4J_SCHEMES
@@ -94,16 +96,35 @@ class Services:
     store: GraphStore
     hasher: PersonalDataHasher
     trace: TraceService
+    ledger: Ledger
+
+    @property
+    def compliance(self) -> ComplianceEngine:
+        checks = self.settings.checks
+        return ComplianceEngine(
+            self.ledger,
+            self.hasher,
+            self.settings.limits,
+            checks.amount_tolerance,
+            dt.timedelta(hours=checks.partner_window_hours),
+        )
 
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.store, self.hasher, archive=self.settings.data_dir / "archive")
+        return Ingestor(
+            self.store,
+            self.hasher,
+            archive=self.settings.data_dir / "archive",
+            compliance=self.compliance,
+        )
 
     def close(self) -> None:
         self.store.close()
+        self.ledger.close()
 
 
 def build_services(settings: Settings) -> Services:
     store = open_store(settings)
     hasher = PersonalDataHasher.from_settings(settings.privacy.hash_key, settings.data_dir)
     limits = TraceLimits(settings.trace.max_depth, settings.trace.max_nodes)
-    return Services(settings, store, hasher, TraceService(store, limits))
+    ledger = Ledger(settings.embedded_db_path)
+    return Services(settings, store, hasher, TraceService(store, limits), ledger)

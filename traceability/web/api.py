@@ -7,6 +7,8 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from graph_schema import SCHEMA
+from traceability.compliance import FINDING_TYPES
+from traceability.ingest import IngestReport
 from traceability.keys import KeyError_
 from traceability.services import Services
 from traceability.trace import NotFound
@@ -64,6 +66,31 @@ def recall() -> Any:
     if len(batches) > MAX_RECALL_BATCHES:
         raise KeyError_(f"一次最多查询 {MAX_RECALL_BATCHES} 个批次")
     return jsonify(services().trace.recall(batches))
+
+
+@api.get("/findings")
+def findings() -> Any:
+    code = request.args.get("code") or None
+    if code is not None and code not in FINDING_TYPES:
+        raise KeyError_(f"未知的发现代码 {code}")
+    include_resolved = request.args.get("include_resolved", "false").lower() in ("1", "true")
+    items = services().ledger.findings(code, include_resolved)
+    return jsonify({"findings": items, "count": len(items)})
+
+
+@api.post("/ceb")
+def ceb_message() -> Any:
+    """Accept one CEB XML message (or DxpMsg envelope) as the request body."""
+    data = request.get_data(cache=False)
+    if not data:
+        raise KeyError_("请求体应为 CEB XML 报文")
+    report = IngestReport()
+    services().ingestor().ingest_bytes(data, "request", report)
+    if report.rejections:
+        rejection = report.rejections[0]
+        return problem(400, "报文被拒收", str(rejection.reason), record=rejection.record)
+    fmt, tally = next(iter(report.formats.items()))
+    return jsonify({"format": fmt, "records": tally.records, "findings": tally.findings}), 200
 
 
 @api.get("/openapi.json")

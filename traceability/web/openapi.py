@@ -104,6 +104,28 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"200": {"description": "召回范围"}, **errors},
                 },
             },
+            "/api/v1/findings": {
+                "get": {
+                    "summary": "单证核验发现",
+                    "operationId": "findings",
+                    "parameters": [
+                        {"name": "code", "in": "query", "schema": {"type": "string"}},
+                        {"name": "include_resolved", "in": "query",
+                         "schema": {"type": "boolean", "default": False}},
+                    ],
+                    "responses": {"200": {"description": "发现列表"}, "400": errors["400"]},
+                }
+            },
+            "/api/v1/ceb": {
+                "post": {
+                    "summary": "提交一份 CEB 报文 (XML 或 DxpMsg)",
+                    "operationId": "cebMessage",
+                    "requestBody": {"required": True, "content": {
+                        "application/xml": {"schema": {"type": "string"}}}},
+                    "responses": {"200": {"description": "已接收"},
+                                  "400": _problem_response("报文被拒收")},
+                }
+            },
             "/api/v1/openapi.json": {
                 "get": {
                     "summary": "本文档",
