@@ -134,7 +134,8 @@ def write_model(
     }
     raw = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle, gzip.GzipFile(
-        filename="", mode="wb", fileobj=handle, mtime=0, compresslevel=9
-    ) as gz:
+    with (
+        path.open("wb") as handle,
+        gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0, compresslevel=9) as gz,
+    ):
         gz.write(raw)

@@ -24,7 +24,7 @@ from typing import Any
 from sentiment.model import MODEL_FILE, SentimentModel, all_features, prepare, write_model
 
 SEED = 20261127
-C_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
+C_GRID = (0.05, 0.1, 0.25, 0.5)
 MAX_FEATURES = 80_000  # largest |weight| kept; the rest round to nothing anyway
 
 
@@ -138,7 +138,9 @@ def train(
     """
     corpus = load_corpus(seed)
     train_set = corpus.train[:limit] if limit else corpus.train
-    report(f"语料 {corpus.name}: 训练 {len(train_set)}，验证 {len(corpus.validation)}，测试 {len(corpus.test)}")
+    report(
+        f"语料 {corpus.name}: 训练 {len(train_set)}，验证 {len(corpus.validation)}，测试 {len(corpus.test)}"
+    )
     train_docs = featurise([e.text for e in train_set])
     val_docs = featurise([e.text for e in corpus.validation])
     best: tuple[float, float] | None = None
@@ -159,7 +161,11 @@ def train(
         "corpus": corpus.name,
         "corpus_sha256_16": corpus.digest,
         "seed": seed,
-        "split": {"train": len(train_set), "validation": len(corpus.validation), "test": len(corpus.test)},
+        "split": {
+            "train": len(train_set),
+            "validation": len(corpus.validation),
+            "test": len(corpus.test),
+        },
         "features": "binary char 1-3 grams + jieba word 1-2 grams",
         "classifier": f"logistic regression (liblinear, L2, C={best[0]})",
         "validation_accuracy": best[1],

@@ -61,4 +61,5 @@ _DESCRIBERS: dict[str, Callable[[str, Props], str]] = {
 
 def describe(label: str, key: str, props: Props) -> str:
     describer = _DESCRIBERS.get(label)
-    return describer(key, props).strip() if describer else key
+    text = describer(key, props).strip() if describer else key
+    return f"{text}（已删除）" if props.get("deleted") else text

@@ -68,6 +68,7 @@ class Ledger:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
         return conn
@@ -121,12 +122,14 @@ class Ledger:
     def partners(self, kind: str, *, order_key: str | None = None,
                  order_no: str | None = None) -> list[Doc]:  # fmt: skip
         column, value = ("order_key", order_key) if order_key else ("order_no", order_no)
+        # No ORDER BY: with one, SQLite walks the (kind, key) primary key of every document
+        # of that kind instead of seeking the order index.
         rows = self.db.execute(
             f"SELECT * FROM compliance_documents WHERE {column} = ? AND kind = ?"
-            " AND status = 'active' ORDER BY key",
+            " AND status = 'active'",
             (value, kind),
         ).fetchall()
-        return [_doc(row) for row in rows]
+        return sorted((_doc(row) for row in rows), key=lambda doc: doc.key)
 
     def inventory_by_invt_no(self, invt_no: str) -> Doc | None:
         row = self.db.execute(
