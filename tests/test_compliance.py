@@ -220,3 +220,12 @@ def test_duplicate_and_deleted_declarations(engine) -> None:
     run(engine, "CEB311", order(app_type="3", guid="G-delete"))
     assert run(engine, "CEB311", order(guid="G-again")) == []
     assert engine.ledger.status("order", "4101960001:O1") == "active"
+
+
+def test_findings_name_the_kind_of_each_record(engine) -> None:
+    full_set(engine, waybill=waybill(phone="13900000000"))
+    finding = engine.ledger.findings("CONSIGNEE_MISMATCH")[0]
+    assert finding["records"] == [
+        {"kind": "order", "key": "4101960001:O1"},
+        {"kind": "waybill", "key": "4101990005:WO1"},
+    ]

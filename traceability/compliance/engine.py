@@ -9,7 +9,7 @@ resolves findings, all in one ledger transaction.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -189,10 +189,12 @@ class ComplianceEngine:
                     raised += self._apply_reversal(action)
         return raised
 
-    def _record(self, finding: Finding | None, code: str, keys: tuple[str, ...]) -> list[Finding]:
+    def _record(self, finding: Finding | None, code: str, keys: tuple[str, ...],
+                kinds: tuple[str, ...] = ()) -> list[Finding]:  # fmt: skip
         if finding is None:
             self.ledger.resolve(finding_id(code, keys))
             return []
+        finding = replace(finding, kinds=kinds) if kinds else finding
         return [finding] if self.ledger.record(finding) else []
 
     def _apply_document(self, doc: Doc, own: list[Finding]) -> list[Finding]:
@@ -205,11 +207,12 @@ class ComplianceEngine:
             duplicate = Finding(
                 "DUPLICATE_DECLARATION", (doc.key, doc.guid), known.guid, doc.guid,
                 f"{doc.kind} {doc.key}", f"{doc.kind} {doc.key}", time=doc.time,
+                kinds=(doc.kind,),
             )  # fmt: skip
             return [duplicate] if self.ledger.record(duplicate) else []
         self.ledger.put(doc, "deleted" if doc.app_type == "3" else "active")
         for finding in own:
-            raised += [finding] if self.ledger.record(finding) else []
+            raised += self._record(finding, finding.code, finding.keys, (doc.kind,))
         if doc.app_type == "3":
             raised += self._quota(doc)
             return raised
@@ -244,7 +247,8 @@ class ComplianceEngine:
             else:
                 outcome = checks.inventory_vs_order(order, other)
             for code, finding in outcome.items():
-                results.append(self._record(finding, code, (order.key, other.key)))
+                keys = (order.key, other.key)
+                results.append(self._record(finding, code, keys, ("order", other.kind)))
         return results
 
     def _quota(self, inventory: Doc) -> list[Finding]:
@@ -294,7 +298,7 @@ class ComplianceEngine:
                 finding = Finding(
                     "MISSING_PARTNER_DOCUMENT", (key,), missing, [],
                     f"{kind} {key} 缺少 {'、'.join(missing)}",
-                    f"{kind} {key} lacks {', '.join(missing)}",
+                    f"{kind} {key} lacks {', '.join(missing)}", kinds=(kind,),
                 )  # fmt: skip
                 stale.discard(finding.id)
                 if self.ledger.record(finding):

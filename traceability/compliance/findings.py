@@ -80,6 +80,8 @@ class Finding:
     detail_en: str = ""
     time: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The document kind of each leading key (order, payment, waybill, inventory), if known.
+    kinds: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -103,5 +105,9 @@ class Finding:
             "message_zh": kind.zh + (f"：{self.detail_zh}" if self.detail_zh else ""),
             "message_en": kind.en + (f": {self.detail_en}" if self.detail_en else ""),
             "time": self.time,
+            "records": [
+                {"kind": doc_kind, "key": key}
+                for doc_kind, key in zip(self.kinds, self.keys, strict=False)
+            ],
             **({"extra": self.extra} if self.extra else {}),
         }

@@ -67,6 +67,19 @@ def index() -> Any:
     return render_template("trace.html", **context), status
 
 
+@ui.get("/findings")
+def findings_page() -> Any:
+    from traceability.compliance import FINDING_TYPES
+
+    code = request.args.get("code") or None
+    if code is not None and code not in FINDING_TYPES:
+        return render_template("findings.html", items=[], types=FINDING_TYPES, code=None,
+                               error=f"未知的发现代码 {code}"), 400  # fmt: skip
+    items = services().ledger.findings(code)
+    return render_template("findings.html", items=items, types=FINDING_TYPES, code=code,
+                           error=None)  # fmt: skip
+
+
 @ui.get("/recall")
 def recall_page() -> Any:
     batches = [b for b in request.args.getlist("batch") if b.strip()]
