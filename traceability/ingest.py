@@ -102,7 +102,15 @@ class Ingestor:
         compliance: ComplianceEngine | None = None,
     ) -> None:
         self.store = store
-        self.mapper = CebMapper(hasher)
+        resolver = None
+        if compliance is not None:
+            ledger = compliance.ledger
+
+            def resolver(invt_no: str) -> str | None:
+                found = ledger.inventory_by_invt_no(invt_no)
+                return found.key if found else None
+
+        self.mapper = CebMapper(hasher, resolver)
         self.max_bytes = max_bytes
         self.archive = archive
         self.compliance = compliance

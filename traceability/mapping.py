@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -103,10 +103,26 @@ def _enterprise(batch: GraphBatch, code: str | None, name: str | None) -> NodeRe
 
 
 class CebMapper:
-    """Maps CEB records of each message type to graph records."""
+    """Maps CEB records of each message type to graph records.
 
-    def __init__(self, hasher: PersonalDataHasher) -> None:
+    ``copno_for_invt_no`` resolves a customs inventory number to the declarant's copNo (the
+    inventory's business key) for messages that name only the former (CEB623, CEB816).
+    """
+
+    def __init__(
+        self,
+        hasher: PersonalDataHasher,
+        copno_for_invt_no: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.hasher = hasher
+        self.copno_for_invt_no = copno_for_invt_no
+
+    def _inventory_key(self, head: dict[str, str]) -> str | None:
+        if head.get("copNo"):
+            return head["copNo"]
+        if head.get("invtNo") and self.copno_for_invt_no is not None:
+            return self.copno_for_invt_no(head["invtNo"])
+        return None
 
     def _person(self, batch: GraphBatch, id_number: str, name: str, phone: str) -> NodeRef:
         return batch.node(
@@ -362,13 +378,15 @@ class CebMapper:
 
     @staticmethod
     def _status(label: str, key_fields: tuple[str, ...], prefix: str, record: Record,
-                **extra: Any) -> GraphBatch:  # fmt: skip
+                key: str | None = None, **extra: Any) -> GraphBatch:  # fmt: skip
         """Merge a receipt-like status onto the document it names (nothing if unnamed)."""
         h = record.head
         batch = GraphBatch()
-        if all(h.get(f) for f in key_fields):
+        if key is None and all(h.get(f) for f in key_fields):
+            key = ":".join(h[f] for f in key_fields)
+        if key:
             batch.node(
-                label, ":".join(h[f] for f in key_fields),
+                label, key,
                 **{f"{prefix}Status": h.get("returnStatus") or None,
                    f"{prefix}Time": ceb_time(h.get("returnTime")) if h.get("returnTime") else None,
                    f"{prefix}Info": h.get("returnInfo") or None},
@@ -396,21 +414,27 @@ class CebMapper:
 
     def inventory_cancel(self, record: Record) -> GraphBatch:
         return self._status(
-            "Inventory", ("copNo",), "cancel", record, cancelled=True,
+            "Inventory", ("copNo",), "cancel", record, self._inventory_key(record.head),
+            cancelled=True,
             cancelReason=record.head.get("reason") or None,
         )  # fmt: skip
 
     def inventory_cancel_return(self, record: Record) -> GraphBatch:
-        return self._status("Inventory", ("copNo",), "cancelReturn", record)
+        return self._status(
+            "Inventory", ("copNo",), "cancelReturn", record, self._inventory_key(record.head)
+        )
 
     def inventory_refund(self, record: Record) -> GraphBatch:
         return self._status(
-            "Inventory", ("copNo",), "refund", record, refundDeclared=True,
+            "Inventory", ("copNo",), "refund", record, self._inventory_key(record.head),
+            refundDeclared=True,
             refundReason=record.head.get("reason") or None,
         )  # fmt: skip
 
     def inventory_refund_return(self, record: Record) -> GraphBatch:
-        return self._status("Inventory", ("copNo",), "refundReturn", record)
+        return self._status(
+            "Inventory", ("copNo",), "refundReturn", record, self._inventory_key(record.head)
+        )
 
     def delivery(self, record: Record) -> GraphBatch:
         """CEB711: a master bill (入库单) groups parcels by their waybill numbers."""
@@ -425,7 +449,7 @@ class CebMapper:
         return batch
 
     def tax(self, record: Record) -> GraphBatch:
-        """CEB816: the tax bill of a declared inventory, on the order it belongs to."""
+        """CEB816: the tax bill of a declared inventory (named by its invtNo)."""
         h = record.head
         batch = GraphBatch()
         props = {
@@ -435,10 +459,9 @@ class CebMapper:
             "consumptionTax": amount(h.get("consumptionTax"), "consumptionTax"),
             "taxInvtNo": h.get("invtNo") or None,
         }
-        if h.get("copNo"):
-            batch.node("Inventory", h["copNo"], **props)
-        elif h.get("ebpCode") and h.get("orderNo"):
-            batch.node("Order", f"{h['ebpCode']}:{h['orderNo']}", **props)
+        cop_no = self._inventory_key(h)
+        if cop_no:
+            batch.node("Inventory", cop_no, **props)
         return batch
 
     def map(self, code: str, record: Record) -> GraphBatch:

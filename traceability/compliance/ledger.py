@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import threading
-from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from traceability.compliance.checks import Doc
 from traceability.compliance.findings import FINDING_TYPES, Finding
+from traceability.embedded import EmbeddedDatabase
 
 _DDL = [
     """CREATE TABLE IF NOT EXISTS compliance_documents (
@@ -54,27 +54,18 @@ def _doc(row: sqlite3.Row) -> Doc:
 
 class Ledger:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._local = threading.local()
+        self.database = EmbeddedDatabase(path, row_factory=sqlite3.Row)
+        self.path = self.database.path
         with self.transaction() as db:
             for statement in _DDL:
                 db.execute(statement)
 
     @property
     def db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            self._local.conn = conn
-        return conn
+        return self.database.db
 
-    def transaction(self) -> _Transaction:
-        return _Transaction(self.db)
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self.database.transaction()
 
     # -- documents -----------------------------------------------------------------------
 
@@ -231,23 +222,5 @@ class Ledger:
         return dict(rows.fetchall())
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.database.close()
 
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def unique(items: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(items))

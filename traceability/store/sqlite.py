@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import orjson
 
 from graph_schema import SCHEMA
+from traceability.embedded import EmbeddedDatabase
 from traceability.store.port import (
     Direction,
     Edge,
@@ -67,46 +67,20 @@ class SQLiteGraphStore:
     """The embedded adapter of :class:`traceability.store.port.GraphStore`."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection per thread: Flask serves requests on several threads.
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-
-    # -- connections -------------------------------------------------------------------
+        self.database = EmbeddedDatabase(path)
+        self.path = self.database.path
 
     @property
     def db(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA cache_size=-131072")  # KiB: 128 MiB, allocated only as used
-            # Checkpoint in larger steps: bulk loads rewrite each hot page fewer times.
-            conn.execute("PRAGMA wal_autocheckpoint=20000")
-            conn.execute("PRAGMA temp_store=MEMORY")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+        return self.database.db
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self.database.close()
 
     # -- schema --------------------------------------------------------------------------
 
     def ensure_schema(self) -> None:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self.database.transaction() as db:
             for statement in _schema_ddl():
                 db.execute(statement)
             db.execute(
@@ -114,10 +88,6 @@ class SQLiteGraphStore:
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA.version),),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def schema_version(self) -> int | None:
         try:

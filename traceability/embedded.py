@@ -1,0 +1,69 @@
+"""The embedded SQLite file: one connection per thread, the pragmas, and transactions.
+
+Graph tables, the compliance ledger, the EPCIS event store and the opinion search index
+share one file (the architecture's "embedded store"); each opens it through this class so
+that they all run in WAL mode with the same settings.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",  # WAL keeps the database consistent; a crash loses at most
+    "PRAGMA busy_timeout=30000",  # the last commits, which idempotent loads simply redo
+    "PRAGMA cache_size=-131072",  # KiB: up to 128 MiB per connection, allocated only as used
+    "PRAGMA wal_autocheckpoint=20000",  # bulk loads rewrite each hot page fewer times
+    "PRAGMA temp_store=MEMORY",
+)
+
+
+class EmbeddedDatabase:
+    def __init__(self, path: str | Path, row_factory: Any = None) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.row_factory = row_factory
+        # One connection per thread: the web server answers requests on several threads.
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            if self.row_factory is not None:
+                conn.row_factory = self.row_factory
+            for pragma in PRAGMAS:
+                conn.execute(pragma)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
