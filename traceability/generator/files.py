@@ -106,6 +106,12 @@ class _CebWriter:
         "CEB622": lambda tx: tx.receipt,
     }
 
+    # Who sends each message: the BaseTransfer copCode.
+    SENDER_FIELD: ClassVar[dict[str, str]] = {
+        "CEB311": "ebpCode", "CEB411": "payCode", "CEB511": "logisticsCode",
+        "CEB621": "agentCode", "CEB622": "customsCode",
+    }  # fmt: skip
+
     def __init__(self, out: Path, plan: WorldPlan) -> None:
         self.out = out
         self.plan = plan
@@ -128,7 +134,7 @@ class _CebWriter:
             return
         self.files[code] += 1
         number = self.files[code]
-        sender = records[0].head.get("ebpCode") or records[0].head.get("customsCode", "")
+        sender = records[0].head.get(self.SENDER_FIELD[code], "")
         base = {"copCode": sender, "copName": "", "dxpMode": "DXP",
                 "dxpId": f"DXPENT{sender}", "note": ""}  # fmt: skip
         guid = str(uuid.uuid5(_EVENT_NS, f"{self.plan.seed}:{code}:{number}")).upper()

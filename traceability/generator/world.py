@@ -430,7 +430,7 @@ class _Builder:
         order_no = f"{ebp.code[-4:]}{when:%Y%m%d}{seq:08d}"
         pay_id = f"{when:%Y%m%d%H%M%S}{seq:010d}"
         logistics_no = f"{carrier.code[-2:]}{seq:013d}"
-        cop_no = f"{agent.code}{when:%Y}{seq:09d}"
+        cop_no = f"{agent.code[-4:]}{when:%Y}{seq:010d}"  # ≤ 20 characters (XSD)
         paid_at = when + dt.timedelta(minutes=rng.randint(1, 30))
         declared = when + dt.timedelta(hours=rng.randint(2, 20))
         released = declared + dt.timedelta(hours=rng.randint(1, 30))
