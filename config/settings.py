@@ -49,6 +49,13 @@ class ChecksSettings(_Section):
     partner_window_hours: float = Field(24.0, gt=0)
 
 
+class EpcisSettings(_Section):
+    # Largest EPCIS document accepted, in bytes.
+    max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+    # Worker processes that validate and hash large documents; empty = one per CPU.
+    workers: int | None = Field(None, ge=0, le=64)
+
+
 class LimitPeriod(_Section):
     since: dt.date
     single_transaction: Decimal
@@ -77,6 +84,7 @@ class Settings(_Section):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     checks: ChecksSettings = Field(default_factory=ChecksSettings)
+    epcis: EpcisSettings = Field(default_factory=EpcisSettings)
     source_files: list[str] = Field(default_factory=list)
 
     @property

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from traceability.ceb.xml import Record
 from traceability.identifiers import gtin_check_digit
-from traceability.mapping import CebMapper, GraphBatch, epcis_event
+from traceability.epcis.graph import epcis_event
+from traceability.mapping import CebMapper, GraphBatch
 from traceability.privacy import PersonalDataHasher
 
 

@@ -459,5 +459,15 @@ def graph_copy(ctx: Context, source_url: str, target_url: str, batch_size: int) 
     sys.exit(1)
 
 
+def _register_extensions() -> None:
+    """Command groups that live with their features."""
+    from traceability.epcis.cli import register as register_epcis
+
+    register_epcis(main)
+
+
+_register_extensions()
+
+
 if __name__ == "__main__":
     main()

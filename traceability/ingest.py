@@ -18,8 +18,9 @@ from traceability.ceb.spec import MESSAGES
 from traceability.ceb.validate import validate_message
 from traceability.ceb.xml import DEFAULT_MAX_BYTES, MessageError, read_message
 from traceability.compliance.engine import Action, ComplianceEngine
-from traceability.epcis import EpcisError, read_document
-from traceability.mapping import CebMapper, GraphBatch, MappingError, epcis_event
+from traceability.epcis import EpcisError
+from traceability.epcis.capture import Capture
+from traceability.mapping import CebMapper, GraphBatch, MappingError
 from traceability.privacy import PersonalDataHasher
 from traceability.registry import is_registry, read_registry, registry_row
 from traceability.store.port import GraphStore
@@ -71,6 +72,7 @@ class Prepared:
     count: int
     batch: GraphBatch
     actions: list[Action] = field(default_factory=list)
+    epcis: bytes | None = None  # an EPCIS document, captured whole by the EPCIS service
 
 
 class IngestError(ValueError):
@@ -79,6 +81,7 @@ class IngestError(ValueError):
         self.record = record
 
 
+EPCIS_FORMATS = ("EPCIS-JSON", "EPCIS-XML")
 _MESSAGE_MARKERS = [(f"{code}Message".encode(), code) for code in sorted(MESSAGES)]
 
 
@@ -91,6 +94,8 @@ def detect_format(data: bytes) -> str:
         return "EPCIS-JSON"
     if head.startswith(b"<") or head.startswith((b"\xff\xfe", b"\xfe\xff")):
         marker = data[:2048]
+        if b"EPCISDocument" in marker:
+            return "EPCIS-XML"
         for needle, code in _MESSAGE_MARKERS:
             if needle in marker:
                 return code
@@ -108,7 +113,9 @@ class Ingestor:
         max_bytes: int = DEFAULT_MAX_BYTES,
         archive: Path | None = None,
         compliance: ComplianceEngine | None = None,
+        epcis: Capture | None = None,
     ) -> None:
+        self.epcis = epcis
         self.store = store
         resolver = None
         if compliance is not None:
@@ -137,17 +144,8 @@ class Ingestor:
                 except MappingError as exc:
                     raise IngestError(str(exc), index) from None
             return Prepared(fmt, len(rows), batch)
-        if fmt == "EPCIS-JSON":
-            try:
-                events, master = read_document(data)
-            except EpcisError as exc:
-                raise IngestError(str(exc)) from None
-            for index, event in enumerate(events, 1):
-                try:
-                    batch.extend(epcis_event(event, master))
-                except (MappingError, KeyError, TypeError, AttributeError) as exc:
-                    raise IngestError(f"EPCIS 事件无法入图: {exc}", index) from None
-            return Prepared(fmt, len(events), batch)
+        if fmt in EPCIS_FORMATS:
+            return Prepared(fmt, 0, batch, epcis=data)
         try:
             message = read_message(data, self.max_bytes)
         except MessageError as exc:
@@ -176,6 +174,9 @@ class Ingestor:
             report.tally(fmt).rejected_files += 1
             report.rejections.append(Rejection(source, exc.record, str(exc)))
             return
+        if prepared.epcis is not None:
+            self._capture_epcis(prepared, source, report)
+            return
         # Both writes are idempotent: after a failure between them, a re-run converges.
         self.store.upsert(prepared.batch.nodes, prepared.batch.edges)
         raised = self.compliance.apply(prepared.actions) if self.compliance else []
@@ -184,6 +185,27 @@ class Ingestor:
         tally.files += 1
         tally.records += prepared.count
         tally.findings += len(raised)
+
+    def _capture_epcis(self, prepared: Prepared, source: str, report: IngestReport) -> None:
+        """EPCIS documents go through capture: schema, CBV, hash IDs, event store, graph."""
+        tally = report.tally(prepared.fmt)
+        if self.epcis is None:
+            tally.rejected_files += 1
+            report.rejections.append(Rejection(source, None, "未配置 EPCIS 采集"))
+            return
+        try:
+            result = self.epcis.capture_bytes(prepared.epcis or b"")
+        except EpcisError as exc:
+            tally.rejected_files += 1
+            details = "；".join(str(p) for p in exc.problems[:3])
+            reason = f"{exc.message}{'：' + details if details else ''}"
+            first = exc.problems[0].pointer if exc.problems else None
+            record = int(first.rsplit("/", 1)[1]) + 1 if first and first[-1].isdigit() else None
+            report.rejections.append(Rejection(source, record, reason))
+            return
+        self._keep_original(prepared.fmt, prepared.epcis or b"")
+        tally.files += 1
+        tally.records += result.events
 
     def _keep_original(self, fmt: str, data: bytes) -> None:
         """Archive the message as received, named by its SHA-256 (same file, same name).

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from traceability.ceb.xml import Record
-from traceability.identifiers import gtin_check_digit
 from traceability.keys import normalize_gtin
 from traceability.privacy import (
     PersonalDataHasher,
@@ -503,119 +502,3 @@ def _gtin_or_none(value: str | None) -> str | None:
         return normalize_gtin(value)
     except ValueError:
         return None
-
-
-# -- EPCIS -------------------------------------------------------------------------------
-
-
-def lgtin_to_key(urn: str) -> tuple[str, str]:
-    """``urn:epc:class:lgtin:4512345.012345.LOT1`` to (GTIN-14, lot)."""
-    prefix = "urn:epc:class:lgtin:"
-    if not urn.startswith(prefix):
-        raise MappingError(f"不是 LGTIN: {urn!r}")
-    try:
-        company, indicator_item, lot = urn[len(prefix) :].split(".", 2)
-    except ValueError:
-        raise MappingError(f"LGTIN 格式错误: {urn!r}") from None
-    body = indicator_item[0] + company + indicator_item[1:]
-    if len(body) != 13 or not body.isdigit() or not lot:
-        raise MappingError(f"LGTIN 格式错误: {urn!r}")
-    return body + gtin_check_digit(body), lot
-
-
-def pgln_to_gln(urn: str) -> str:
-    """``urn:epc:id:pgln:4512345.00000`` (or sgln) to the 13-digit GLN."""
-    for prefix in ("urn:epc:id:pgln:", "urn:epc:id:sgln:"):
-        if urn.startswith(prefix):
-            company, location = urn[len(prefix) :].split(".")[:2]
-            body = company + location
-            if len(body) == 12 and body.isdigit():
-                return body + gtin_check_digit(body)
-    raise MappingError(f"不是 PGLN/SGLN: {urn!r}")
-
-
-def _china_time(value: str | None) -> str | None:
-    """EPCIS timestamps (any offset) in China time, to sort with CEB times."""
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise MappingError(f"eventTime 格式错误: {value!r}") from None
-    if moment.tzinfo is None:
-        raise MappingError(f"eventTime 缺少时区: {value!r}")
-    return moment.astimezone(CHINA_TZ).isoformat()
-
-
-def _classes(quantities: Iterable[dict[str, Any]] | None) -> list[tuple[str, str]]:
-    return [lgtin_to_key(q["epcClass"]) for q in quantities or () if "epcClass" in q]
-
-
-def epcis_event(event: dict[str, Any], master: dict[str, dict[str, str]]) -> GraphBatch:
-    """Map a commissioning ObjectEvent or a TransformationEvent to lots and their maker.
-
-    ``master`` holds the document's master data, keyed by party URN or GTIN-14, with
-    attributes named ``name``, ``country`` and ``countryOfOrigin`` (see epcis.py).
-    """
-    batch = GraphBatch()
-    if event.get("errorDeclaration"):
-        return batch  # an event declared in error asserts nothing about the chain
-    event_type = event.get("type")
-    time = _china_time(event.get("eventTime"))
-    event_id = event.get("eventID")
-    owner = next(
-        (s["source"] for s in event.get("sourceList", []) if s.get("type") == "owning_party"),
-        None,
-    )
-    maker: NodeRef | None = None
-    if owner:
-        gln = pgln_to_gln(owner)
-        attrs = master.get(owner, {})
-        maker = batch.node(
-            "Enterprise", gln, gln=gln, name=attrs.get("name"), country=attrs.get("country")
-        )
-    ilmd = event.get("ilmd") or {}
-    if event_type == "ObjectEvent" and event.get("bizStep") == "commissioning":
-        for gtin, lot in _classes(event.get("quantityList")):
-            _lot(batch, gtin, lot, time, event_id, ilmd, maker, master)
-    elif event_type == "TransformationEvent":
-        inputs = _classes(event.get("inputQuantityList"))
-        outputs = _classes(event.get("outputQuantityList"))
-        for gtin, lot in outputs:
-            out = _lot(batch, gtin, lot, time, event_id, ilmd, maker, master)
-            for in_gtin, in_lot in inputs:
-                source = batch.node("Batch", f"{in_gtin}:{in_lot}", gtin=in_gtin, lot=in_lot)
-                batch.edge("TRANSFORMED_INTO", source, out, eventID=event_id, time=time)
-    return batch
-
-
-def _lot(
-    batch: GraphBatch,
-    gtin: str,
-    lot: str,
-    time: str | None,
-    event_id: str | None,
-    ilmd: dict[str, Any],
-    maker: NodeRef | None,
-    master: dict[str, dict[str, str]],
-) -> NodeRef:
-    product_attrs = master.get(gtin, {})
-    product = batch.node(
-        "Product",
-        gtin,
-        name=product_attrs.get("name"),
-        originCountry=product_attrs.get("countryOfOrigin"),
-    )
-    lot_ref = batch.node(
-        "Batch",
-        f"{gtin}:{lot}",
-        gtin=gtin,
-        lot=lot,
-        time=time,
-        eventID=event_id,
-        expiry=ilmd.get("cbvmda:itemExpirationDate"),
-    )
-    batch.edge("HAS_BATCH", product, lot_ref)
-    if maker:
-        batch.edge("PRODUCED", maker, lot_ref)
-    return lot_ref

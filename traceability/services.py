@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 from config import Settings
 from graph_schema import SCHEMA
 from traceability.compliance import ComplianceEngine, Ledger
+from traceability.epcis.capture import Capture
+from traceability.epcis.store import EventStore
 from traceability.ingest import Ingestor
 from traceability.privacy import PersonalDataHasher
 from traceability.store.neo4j import URL_SCHEMES as NEO4J_SCHEMES
@@ -109,15 +112,26 @@ class Services:
             dt.timedelta(hours=checks.partner_window_hours),
         )
 
+    @functools.cached_property
+    def epcis(self) -> Capture:
+        """EPCIS capture into the event store (embedded file) and the graph store."""
+        settings = self.settings.epcis
+        events = EventStore(self.settings.embedded_db_path)
+        return Capture(events, self.store, settings.max_bytes, settings.workers)
+
     def ingestor(self) -> Ingestor:
         return Ingestor(
             self.store,
             self.hasher,
             archive=self.settings.data_dir / "archive",
             compliance=self.compliance,
+            epcis=self.epcis,
         )
 
     def close(self) -> None:
+        if "epcis" in self.__dict__:
+            self.epcis.close()
+            self.epcis.events.close()
         self.store.close()
         self.ledger.close()
 

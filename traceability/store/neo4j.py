@@ -20,16 +20,24 @@ relationship type), so a batch costs the same network time whatever its shape.  
 ``SET +=`` makes a batch idempotent, so retrying it (even after an unknown commit outcome)
 is harmless.
 
-Reads: a trace runs :func:`traceability.store.traversal.walk` with one Cypher round trip per
-BFS level that returns the edges *and* the neighbours' properties, so the walk is the same
-code, and gives the same answer, as the embedded store's.
+Reads: a trace is ONE Cypher statement (:func:`_walk_query`): the breadth-first walk of
+traversal.py, bounded by depth, with directions taken from graph_schema, runs in the
+database and records each level; :func:`traceability.store.traversal.walk` is then replayed
+over that record, so the truncation and ordering rules are the very code the embedded store
+runs, and the answers are identical (tests/test_neo4j_parity.py).  A trace that grows past
+``FAST_WALK_NODES`` goes on with one round trip per level.  Recall is one statement too.
+Single-statement reads use auto-commit transactions (one round trip; retried here), since
+BEGIN and COMMIT round trips would cost more than the query.
+
+Speed: install ``neo4j-rust-ext`` (same version as ``neo4j``) next to the driver; it encodes
+the large parameter lists of a load about four times faster than the pure-Python codec.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -57,9 +65,11 @@ from traceability.store.port import (
     Subgraph,
     validate_records,
 )
-from traceability.store.traversal import ExpandRules, walk
+from traceability.store.traversal import ExpandRules, expand_rules, walk
 
 log = logging.getLogger(__name__)
+
+_NO_PROPS: Mapping[str, Any] = {}
 
 META_LABEL = "QtraceMeta"
 """Internal label of the schema-version node; not part of graph_schema, never traversed."""
@@ -246,6 +256,96 @@ class _Walker:
         return {i: self.seen[i] for i in ids if i in self.seen}
 
 
+def _walk_query(label: str, rules: ExpandRules) -> str:
+    """The whole breadth-first walk of traversal.py as ONE Cypher expression.
+
+    A ``reduce`` over ``range(1, $depth)`` carries ``{frontier, seen, levels}``.  Each
+    step expands the expandable frontier nodes (the root, or any non-party node) along
+    the rule types in the rule directions (both derived from graph_schema), records the
+    edges found and the nodes first seen, and makes those the next frontier.  Once more
+    than ``$cap`` nodes are known the frontier empties, so the server never goes past the
+    level a walk truncates at.  Python replays :func:`traversal.walk` over the recorded
+    levels, so the truncation and ordering rules live in one place.
+
+    ``head([v IN [expr] | body])`` binds ``v`` to ``expr`` within ``body`` (Cypher has no
+    let).  The text depends only on the root label and the direction, so there is one
+    small query plan per pair, whatever the depth.
+    """
+    party = [name for name, spec in SCHEMA.labels.items() if spec.party]
+    expandable = "x = root OR NOT (" + " OR ".join(f"x:{_q(p)}" for p in party) + ")"
+    edge = (
+        "{s: elementId(startNode(r)), t: type(r), d: elementId(endNode(r)), p: properties(r), y: y}"
+    )
+    patterns = []
+    if rules.outgoing:
+        patterns.append(f"[(x)-[r:{_types(rules.outgoing)}]->(y) | {edge}]")
+    if rules.incoming:
+        patterns.append(f"[(x)<-[r:{_types(rules.incoming)}]-(y) | {edge}]")
+    step = (
+        "CASE WHEN size(st.frontier) = 0 THEN st ELSE "
+        f"head([xs IN [[x IN st.frontier WHERE {expandable}]] | "
+        f"head([found IN [reduce(acc = [], x IN xs | acc + {' + '.join(patterns)})] | "
+        # A level too wide to de-duplicate cheaply is left unrecorded (the walk does it live).
+        "CASE WHEN size(found) > 4 * $cap THEN {frontier: [], seen: [], levels: st.levels} "
+        "ELSE head([fresh IN [reduce(acc = [], f IN found | "
+        "CASE WHEN f.y IN st.seen OR f.y IN acc THEN acc ELSE acc + [f.y] END)] | "
+        "{frontier: CASE WHEN size(st.seen) + size(fresh) > $cap THEN [] ELSE fresh END, "
+        "seen: st.seen + fresh, "
+        "levels: st.levels + [{xs: [x IN xs | elementId(x)], "
+        "edges: [f IN found | {s: f.s, t: f.t, d: f.d, p: f.p}], "
+        "nodes: [n IN fresh | {id: elementId(n), l: labels(n), p: properties(n)}]}]}"
+        "]) END])]) END"
+    )
+    return (
+        f"MATCH (root:{_q(_label(label).name)} {{{KEY}: $key}})\n"
+        "WITH root, reduce(st = {frontier: [root], seen: [root], levels: []}, "
+        f"i IN range(1, $depth) | {step}) AS st\n"
+        "RETURN elementId(root) AS id, properties(root) AS p, st.levels AS levels"
+    )
+
+
+FAST_WALK_NODES = 200
+"""Up to this many nodes a trace is one round trip (:func:`_walk_query`); past it, the walk
+goes on one round trip per level: Cypher has no set type, so the one-query walk's
+duplicate check is quadratic, while a level query is linear in what it returns."""
+
+
+class _Replay:
+    """A WalkBackend that serves the levels a :func:`_walk_query` recorded, then goes live.
+
+    As long as the walk asks to expand exactly the frontier the server expanded, the
+    recorded edges are returned.  From the first level the server did not record (it
+    stops past ``FAST_WALK_NODES``), each level is one Cypher query, like the embedded
+    store's.  Element ids are stable for the life of a node, so both halves agree.
+    """
+
+    def __init__(
+        self, levels: list[dict[str, Any]], live: Callable[[list[str]], list[Any]]
+    ) -> None:
+        self.levels = levels
+        self.level = 0
+        self.live = live
+        self.went_live = False
+        self.nodes = {n["id"]: _node_from(n["l"], n["p"]) for lvl in levels for n in lvl["nodes"]}
+
+    def expand(self, frontier: list[str], rules: ExpandRules) -> list[tuple[str, str, str, Props]]:
+        if not self.went_live and self.level < len(self.levels):
+            recorded = self.levels[self.level]
+            self.level += 1
+            if len(recorded["xs"]) == len(frontier) and set(recorded["xs"]) == set(frontier):
+                return [(e["s"], e["t"], e["d"], e["p"]) for e in recorded["edges"]]
+        self.went_live = True
+        found = []
+        for s, t, d, rp, yid, yl, yp in self.live(frontier):
+            if yid not in self.nodes:
+                self.nodes[yid] = _node_from(yl, yp)
+            found.append((s, t, d, rp))
+        return found
+
+    def fetch(self, ids: Collection[str]) -> dict[str, Node]:
+        return {i: self.nodes[i] for i in ids if i in self.nodes}
+
+
 # -- the adapter --------------------------------------------------------------------------
 
 
@@ -273,6 +373,8 @@ class Neo4jGraphStore:
         self.database = database
         self.max_transaction_retry_time = max_transaction_retry_time
         self._expand_queries: dict[ExpandRules, str] = {}
+        self._walk_queries: dict[tuple[str, ExpandRules], str] = {}
+        self.walk_fallbacks = 0  # traces that went on level by level (see subgraph)
         try:
             self.driver: Driver = GraphDatabase.driver(
                 url,
@@ -381,10 +483,36 @@ class Neo4jGraphStore:
             raise Neo4jStoreError(f"Neo4j {what} 失败: {exc.message}") from exc
 
     def _rows(self, query: str, what: str, **params: Any) -> list[Any]:
-        def work(tx: ManagedTransaction) -> list[Any]:
-            return list(tx.run(query, params))  # type: ignore[arg-type]
+        """Run ONE read statement in an auto-commit transaction: a single round trip.
 
-        return self._read(work, what)
+        A managed transaction adds BEGIN and COMMIT round trips, which cost more than the
+        query itself for a trace.  A single read statement needs no transaction of its
+        own, and is retried here on the errors the driver would retry (reads are
+        idempotent).
+        """
+        deadline = time.monotonic() + self.max_transaction_retry_time
+        delay = 0.25
+        while True:
+            try:
+                with self._session() as session:
+                    return list(session.run(query, params))  # type: ignore[arg-type]
+            except (ServiceUnavailable, SessionExpired, TransientError) as exc:
+                if time.monotonic() + delay > deadline:
+                    raise Neo4jUnavailableError(
+                        f"Neo4j {what} 失败，重试 {self.max_transaction_retry_time:.0f} 秒后"
+                        f"仍不可用: {exc}"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except AuthError as exc:
+                raise Neo4jAuthError(
+                    f"Neo4j 拒绝了登录：请检查 QTRACE_GRAPH_USER 与 QTRACE_GRAPH_PASSWORD "
+                    f"({exc.message})"
+                ) from exc
+            except Neo4jError as exc:
+                raise Neo4jStoreError(f"Neo4j {what} 失败: {exc.message}") from exc
+            except DriverError as exc:
+                raise Neo4jStoreError(f"Neo4j {what} 失败: {exc}") from exc
 
     # -- schema ----------------------------------------------------------------------------
 
@@ -449,38 +577,56 @@ class Neo4jGraphStore:
 
     def upsert(self, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
         validate_records(nodes, edges)
-        merged: dict[NodeRef, dict[str, Any]] = {}
+        # Merge duplicates within the batch (later props win), keeping the caller's mapping
+        # until a duplicate forces a copy: loads send tens of thousands of records a batch.
+        by_label: dict[str, dict[str, Mapping[str, Any]]] = {}
         for node in nodes:
-            ref = NodeRef(node.label, node.key)
-            known = merged.get(ref)
-            if known is None:
-                merged[ref] = dict(node.props)
-            else:
-                known.update(node.props)
-        edge_map: dict[tuple[NodeRef, str, NodeRef], dict[str, Any]] = {}
+            keyed = by_label.get(node.label)
+            if keyed is None:
+                keyed = by_label[node.label] = {}
+            known = keyed.get(node.key)
+            keyed[node.key] = node.props if known is None else {**known, **node.props}
+        by_type: dict[str, dict[tuple[str, str], Mapping[str, Any]]] = {}
         for edge in edges:
-            for end in (edge.src, edge.dst):
-                if end not in merged:
-                    merged[end] = {}  # MERGE semantics: an edge creates its missing end nodes
-            ident = (edge.src, edge.type, edge.dst)
-            known_props = edge_map.get(ident)
-            if known_props is None:
-                edge_map[ident] = dict(edge.props)
-            else:
-                known_props.update(edge.props)
-        if not merged:
+            for end in (edge.src, edge.dst):  # MERGE semantics: edges create missing ends
+                keyed = by_label.get(end.label)
+                if keyed is None:
+                    keyed = by_label[end.label] = {}
+                if end.key not in keyed:
+                    keyed[end.key] = _NO_PROPS
+            pairs = by_type.get(edge.type)
+            if pairs is None:
+                pairs = by_type[edge.type] = {}
+            pair = (edge.src.key, edge.dst.key)  # the type fixes both end labels
+            known = pairs.get(pair)
+            pairs[pair] = edge.props if known is None else {**known, **edge.props}
+        if not by_label:
             return
+        # Rows sorted by key: concurrent writers take their locks in the same order.
         node_rows: dict[tuple[str, bool], list[dict[str, Any]]] = {}
-        for ref in sorted(merged):
-            props = merged[ref]
-            row = {"k": ref.key, "p": _escape_props(props)} if props else {"k": ref.key}
-            node_rows.setdefault((ref.label, bool(props)), []).append(row)
+        for label, keyed in by_label.items():
+            bare, full = [], []
+            for key in sorted(keyed):
+                props = keyed[key]
+                if props:
+                    full.append({"k": key, "p": _escape_props(props)})
+                else:
+                    bare.append({"k": key})
+            for has_props, rows in ((False, bare), (True, full)):
+                if rows:
+                    node_rows[(label, has_props)] = rows
         edge_rows: dict[tuple[str, bool], list[dict[str, Any]]] = {}
-        for (src, rel_type, dst), props in sorted(edge_map.items(), key=lambda i: i[0]):
-            row = (
-                {"s": src.key, "d": dst.key, "p": props} if props else {"s": src.key, "d": dst.key}
-            )
-            edge_rows.setdefault((rel_type, bool(props)), []).append(row)
+        for rel_type, pairs in by_type.items():
+            bare, full = [], []
+            for pair in sorted(pairs):
+                props = pairs[pair]
+                if props:
+                    full.append({"s": pair[0], "d": pair[1], "p": dict(props)})
+                else:
+                    bare.append({"s": pair[0], "d": pair[1]})
+            for has_props, rows in ((False, bare), (True, full)):
+                if rows:
+                    edge_rows[(rel_type, has_props)] = rows
         node_groups, edge_groups = sorted(node_rows), sorted(edge_rows)
         query = _upsert_query(node_groups, edge_groups)
         params: dict[str, Any] = {f"n{i}": node_rows[g] for i, g in enumerate(node_groups)}
@@ -518,14 +664,42 @@ class Neo4jGraphStore:
     def subgraph(
         self, root: NodeRef, direction: Direction, max_depth: int, max_nodes: int
     ) -> Subgraph:
+        """Usually one round trip: the walk runs in Cypher (:func:`_walk_query`).
+
+        :func:`traversal.walk` is replayed over what the server recorded, so the result is
+        the embedded store's by construction; a large trace continues level by level
+        (see :class:`_Replay`).
+        """
         label = _label(root.label)
-        root_query = (
-            f"MATCH (n:{_q(label.name)} {{{KEY}: $key}}) RETURN elementId(n) AS id, "
-            "properties(n) AS p"
+        rules = expand_rules(direction)
+        depth = max(0, int(max_depth))
+        cache_key = (label.name, rules)
+        query = self._walk_queries.get(cache_key)
+        if query is None:
+            query = self._walk_queries[cache_key] = _walk_query(label.name, rules)
+        expand = self._expand_queries.get(rules)
+        if expand is None:
+            expand = self._expand_queries[rules] = _expand_query(rules)
+        rows = self._rows(
+            query, "追溯", key=root.key, depth=depth, cap=min(max_nodes, FAST_WALK_NODES)
         )
+        if not rows:
+            raise KeyError(root)
+        root_node = _node_from([label.name], rows[0]["p"])
+        replay = _Replay(rows[0]["levels"], lambda ids: self._rows(expand, "追溯", ids=ids))
+        result = walk(replay, rows[0]["id"], root_node, direction, depth, max_nodes)
+        if replay.went_live:
+            self.walk_fallbacks += 1
+        return result
+
+    def subgraph_level_by_level(
+        self, root: NodeRef, direction: Direction, max_depth: int, max_nodes: int
+    ) -> Subgraph:
+        """The reference implementation: :func:`traversal.walk`, one round trip per level."""
+        label = _label(root.label)
 
         def work(tx: ManagedTransaction) -> Subgraph | None:
-            record = tx.run(root_query, key=root.key).single()  # type: ignore[arg-type]
+            record = tx.run(self._root_query(label.name), key=root.key).single()  # type: ignore[arg-type]
             if record is None:
                 return None
             root_node = _node_from([label.name], record["p"])
@@ -536,6 +710,13 @@ class Neo4jGraphStore:
         if result is None:
             raise KeyError(root)
         return result
+
+    @staticmethod
+    def _root_query(label: str) -> str:
+        return (
+            f"MATCH (n:{_q(_label(label).name)} {{{KEY}: $key}}) "
+            "RETURN elementId(n) AS id, properties(n) AS p"
+        )
 
     def recall_rows(self, batches: Sequence[NodeRef], max_depth: int) -> list[RecallRow]:
         roots = sorted({b.key for b in batches if b.label == "Batch"})

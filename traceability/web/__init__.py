@@ -28,6 +28,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(ui)
 
+    from traceability.epcis.web import register as register_epcis
+
+    register_epcis(app)
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         return problem(exc.code or 500, exc.name, exc.description or "")

@@ -17,6 +17,15 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 
 def openapi_document() -> dict[str, Any]:
+    """The API description: core paths here, feature paths from their own modules."""
+    from traceability.epcis.openapi import openapi_paths as epcis_paths
+
+    document = _core_document()
+    document["paths"].update(epcis_paths())
+    return document
+
+
+def _core_document() -> dict[str, Any]:
     errors = {
         "400": _problem_response("参数错误 Bad parameters"),
         "404": _problem_response("未找到 Unknown key"),

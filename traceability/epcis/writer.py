@@ -1,17 +1,16 @@
-"""GS1 EPCIS 2.0 JSON-LD documents: write production events, read them back.
+"""Write EPCIS 2.0 JSON-LD documents (the generator's side) and read their master data.
 
-Only what the traceability core needs is here: commissioning ObjectEvents of lots
-(LGTIN, class-level quantities), TransformationEvents from ingredient lots to product
-lots, and the master data (EPCClass and Party vocabularies) that names products and
-manufacturers.  Full capture with schema validation and hash IDs is the ingestion issue.
+``document`` and ``vocabulary`` build what :mod:`traceability.generator.files` writes;
+``read_document`` returns a document's events and master data keyed by party URN or
+GTIN-14, which is what the graph mapping names products and manufacturers from.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
+from traceability.epcis.errors import EpcisError, validation
 from traceability.identifiers import gtin_check_digit
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -28,15 +27,11 @@ _ATTRIBUTE_NAMES = {
 }
 
 
-class EpcisError(ValueError):
-    """An EPCIS document cannot be read."""
-
-
 def idpat_to_gtin(pattern: str) -> str:
     """``urn:epc:idpat:sgtin:4512345.012345.*`` to its GTIN-14."""
     prefix = "urn:epc:idpat:sgtin:"
     if not pattern.startswith(prefix):
-        raise EpcisError(f"不是 SGTIN 模式: {pattern!r}")
+        raise validation(f"不是 SGTIN 模式: {pattern!r}")
     company, indicator_item = pattern[len(prefix) :].split(".")[:2]
     body = indicator_item[0] + company + indicator_item[1:]
     return body + gtin_check_digit(body)
@@ -68,28 +63,33 @@ def vocabulary(vtype: str, elements: dict[str, dict[str, str]]) -> dict[str, Any
     }
 
 
-def read_document(data: bytes) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
-    """Events and master data (keyed by party URN or GTIN-14) of a JSON-LD document."""
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EpcisError(f"EPCIS JSON 格式错误: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("type") != "EPCISDocument":
-        raise EpcisError("不是 EPCISDocument")
-    events = doc.get("epcisBody", {}).get("eventList")
-    if not isinstance(events, list):
-        raise EpcisError("EPCISDocument 缺少 epcisBody.eventList")
+def master_data(vocabularies: Iterable[Any]) -> dict[str, dict[str, str]]:
+    """Master data keyed by party URN or GTIN-14, attributes by their short names."""
     master: dict[str, dict[str, str]] = {}
-    header = doc.get("epcisHeader", {}).get("epcisMasterData", {})
-    for vocab in header.get("vocabularyList", []):
-        for element in vocab.get("vocabularyElementList", []):
-            element_id = element.get("id", "")
+    for vocab in vocabularies:
+        if not isinstance(vocab, dict):
+            continue
+        for element in vocab.get("vocabularyElementList") or []:
+            if not isinstance(element, dict):
+                continue
+            element_id = str(element.get("id", ""))
             attrs = {
                 _ATTRIBUTE_NAMES[a["id"]]: a.get("attribute")
-                for a in element.get("attributes", [])
-                if a.get("id") in _ATTRIBUTE_NAMES
+                for a in element.get("attributes") or []
+                if isinstance(a, dict) and a.get("id") in _ATTRIBUTE_NAMES
             }
             if vocab.get("type") == VTYPE_CLASS and element_id.startswith("urn:epc:idpat:sgtin:"):
-                element_id = idpat_to_gtin(element_id)
+                try:
+                    element_id = idpat_to_gtin(element_id)
+                except (EpcisError, IndexError, ValueError):
+                    continue
             master[element_id] = attrs
-    return events, master
+    return master
+
+
+def read_document(data: bytes) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
+    """Events (normalised JSON-LD) and master data of a JSON-LD or XML document."""
+    from traceability.epcis.parse import parse_document
+
+    parsed = parse_document(data)
+    return [e.body for e in parsed.events], master_data(parsed.vocabularies)

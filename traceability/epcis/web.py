@@ -1,0 +1,206 @@
+"""The EPCIS 2.0 REST binding under ``/epcis``: capture jobs, events, SimpleEventQuery.
+
+``register(app)`` adds the blueprint and its error handlers to the qtrace Flask app.
+Errors are RFC 7807 problem+json whose ``type`` is the EPCIS exception
+(``epcisException:ValidationException`` …) and whose text is zh-CN.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Flask, Response, current_app, json, request
+
+from traceability.epcis.capture import Capture
+from traceability.epcis.errors import (
+    EpcisError,
+    not_found,
+    too_large,
+    unsupported_media,
+    validation,
+)
+from traceability.epcis.parse import load_json, syntax_of
+from traceability.epcis.query import run as run_query
+from traceability.epcis.store import EventStore
+from traceability.epcis.writer import EPCIS_CONTEXT
+from traceability.web.problems import problem
+
+epcis = Blueprint("epcis", __name__, url_prefix="/epcis")
+
+EXTENSION_KEY = "qtrace.epcis"
+VERSION_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
+_ZH_TITLES = {
+    "ValidationException": "校验未通过",
+    "QueryParameterException": "查询参数错误",
+    "NoSuchResourceException": "未找到",
+    "ResourceAlreadyExistsException": "资源已存在",
+    "CaptureLimitExceededException": "超出采集上限",
+    "UnsupportedMediaTypeException": "不支持的媒体类型",
+    "ImplementationException": "服务器内部错误",
+}
+_JSON_TYPES = ("application/json", "application/ld+json")
+_XML_TYPES = ("application/xml", "text/xml")
+
+
+def event_store_path(settings: Any) -> Path:
+    """The embedded store's file: the graph's SQLite file, else ``<data_dir>/qtrace.db``."""
+    url = str(settings.resolved_graph_url)
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///"))
+    return Path(settings.data_dir) / "qtrace.db"
+
+
+@dataclass
+class EpcisServices:
+    events: EventStore
+    capture: Capture
+
+    def close(self) -> None:
+        self.capture.close()
+        self.events.close()
+
+
+def services() -> EpcisServices:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def register(app: Flask) -> None:
+    """Add ``/epcis`` to the app, sharing the app's graph store and settings."""
+    qtrace = app.extensions["qtrace"]
+    settings = qtrace.settings.epcis
+    limit = int(app.config.get("EPCIS_MAX_BYTES") or settings.max_bytes)
+    store = EventStore(event_store_path(qtrace.settings))
+    capture = Capture(store, qtrace.store, limit, settings.workers)
+    app.extensions[EXTENSION_KEY] = EpcisServices(store, capture)
+    app.register_blueprint(epcis)
+
+
+def epcis_problem(error: EpcisError) -> Response:
+    extra: dict[str, Any] = {"type": error.type_uri}
+    if error.problems:
+        extra["errors"] = [{"pointer": p.pointer, "message": p.message} for p in error.problems]
+    title = f"{_ZH_TITLES.get(error.exception, error.exception)} ({error.exception})"
+    response = problem(error.status, title, error.message, **extra)
+    response.headers.update(VERSION_HEADERS)
+    return response
+
+
+@epcis.errorhandler(EpcisError)
+def _epcis_error(error: EpcisError) -> Response:
+    return epcis_problem(error)
+
+
+@epcis.after_request
+def _versions(response: Response) -> Response:
+    for name, value in VERSION_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _body() -> bytes:
+    limit = services().capture.max_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large(f"文档过大: {request.content_length} 字节，上限 {limit} 字节")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise too_large(f"文档过大: 超过上限 {limit} 字节")
+    return data
+
+
+def _check_media(data: bytes) -> None:
+    kind = (request.mimetype or "").lower()
+    if kind and kind not in _JSON_TYPES + _XML_TYPES:
+        raise unsupported_media(
+            f"不支持的 Content-Type {kind}："
+            "应为 application/ld+json、application/json 或 application/xml"
+        )
+    if kind in _XML_TYPES and syntax_of(data) != "xml":
+        raise validation("Content-Type 为 XML，但请求体不是 XML")
+    if kind in _JSON_TYPES and syntax_of(data) != "json":
+        raise validation("Content-Type 为 JSON，但请求体不是 JSON")
+
+
+def _json(data: Any, status: int = 200, **headers: str) -> Response:
+    response = Response(json.dumps(data, ensure_ascii=False), status=status,
+                        mimetype="application/ld+json")  # fmt: skip
+    response.headers.update(headers)
+    return response
+
+
+@epcis.post("/capture")
+def capture() -> Response:
+    data = _body()
+    _check_media(data)
+    behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").lower()
+    document = services().capture.parse(data)
+    job_id = services().capture.submit(document, behaviour)
+    location = f"/epcis/capture/{job_id}"
+    response = Response(status=202, headers={"Location": location})
+    response.headers["GS1-Capture-ID"] = job_id
+    return response
+
+
+@epcis.get("/capture/<job_id>")
+def capture_job(job_id: str) -> Response:
+    job = services().events.job(job_id)
+    if job is None:
+        raise not_found(f"采集任务 {job_id} 不存在")
+    return _json(job)
+
+
+@epcis.post("/events")
+def capture_event() -> Response:
+    data = _body()
+    _check_media(data)
+    if syntax_of(data) != "json":
+        raise unsupported_media("单个事件只接受 JSON-LD")
+    event = load_json(data)
+    if not isinstance(event, dict):
+        raise validation("请求体应为一个 EPCIS 事件 JSON 对象")
+    from traceability.epcis.parse import context_namespaces
+
+    key = services().capture.capture_event(event, context_namespaces(event.get("@context")))
+    return Response(status=201, headers={"Location": f"/epcis/events/{quote(key, safe='')}"})
+
+
+@epcis.get("/events")
+def events() -> Response:
+    args = {k: v for k, v in request.args.items()}
+    page = run_query(services().events, args)
+    body = {
+        "@context": [EPCIS_CONTEXT],
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": dt.datetime.now(dt.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
+        "epcisBody": {
+            "queryResults": {
+                "queryName": "SimpleEventQuery",
+                "resultsBody": {"eventList": page.events},
+            }
+        },
+    }
+    headers = {}
+    if page.next_token:
+        query = urlencode({**args, "nextPageToken": page.next_token})
+        headers["Link"] = f'<{request.base_url}?{query}>; rel="next"'
+        headers["GS1-Next-Page-Token"] = page.next_token
+    return _json(body, **headers)
+
+
+@epcis.get("/events/<path:event_id>")
+def event(event_id: str) -> Response:
+    if request.query_string and "?" not in event_id:
+        # An unescaped hash ID puts its ``?ver=CBV2.0`` in the query string.
+        event_id = f"{event_id}?{request.query_string.decode()}"
+    found = services().events.get(event_id)
+    if found is None and event_id.startswith("ni:/") and not event_id.startswith("ni:///"):
+        found = services().events.get("ni:///" + event_id[4:].lstrip("/"))  # proxies fold //
+    if found is None:
+        raise not_found(f"事件 {event_id} 不存在")
+    return _json(found)
