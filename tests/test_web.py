@@ -85,6 +85,7 @@ def test_openapi_describes_every_api_route(client) -> None:
     http, _ = client
     doc = http.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
+
     def shape(path: str) -> str:  # parameter names may differ; positions may not
         return re.sub(r"\{\w+\}", "{}", re.sub(r"<(?:\w+:)?\w+>", "{}", path))
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from traceability.ceb.xml import Record
-from traceability.identifiers import gtin_check_digit
 from traceability.epcis.graph import epcis_event
+from traceability.identifiers import gtin_check_digit
 from traceability.mapping import CebMapper, GraphBatch
 from traceability.privacy import PersonalDataHasher
 

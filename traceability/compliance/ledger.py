@@ -223,4 +223,3 @@ class Ledger:
 
     def close(self) -> None:
         self.database.close()
-
