@@ -28,6 +28,7 @@ from traceability.epcis.validate import check_event, document_problems
 from traceability.epcis.writer import master_data
 from traceability.mapping import GraphBatch, MappingError
 from traceability.store.port import GraphStore
+from traceability.store.traversal import RETRACTED
 
 ERROR_BEHAVIOURS = ("rollback", "proceed")
 # Documents at least this large are checked and hashed by worker processes in parallel.
@@ -218,6 +219,7 @@ class Capture:
 
     def _write(self, stored: list[Stored], batch: GraphBatch, result: CaptureResult) -> None:
         written = self.events.write(stored)
+        batch.extend(retractions(stored, set(written.declared)))
         if batch.nodes or batch.edges:
             self.graph.upsert(batch.nodes, batch.edges)
         result.captured = written.new
@@ -268,6 +270,23 @@ class Capture:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+
+
+def retractions(stored: list[Stored], declared: set[str]) -> GraphBatch:
+    """Mark the edges of events now declared in error, so that traces stop following them.
+
+    The declaring event is the original plus ``errorDeclaration``: mapping it without that
+    field gives back the edges the original asserted.  Nodes stay (a lot still exists).
+    """
+    batch = GraphBatch()
+    for record in stored:
+        if record.hash_id not in declared:
+            continue
+        original = {k: v for k, v in record.event.body.items() if k != "errorDeclaration"}
+        for edge in event_records(original, {}, record.hash_id).edges:
+            if edge.type in ("PRODUCED", "TRANSFORMED_INTO"):  # asserted by EPCIS alone
+                batch.edge(edge.type, edge.src, edge.dst, **{RETRACTED: True})
+    return batch
 
 
 def _event_index(pointer: str) -> int | None:

@@ -831,7 +831,8 @@ def _recall_query(max_depth: int) -> str:
     Mirrors the embedded store's SQL: the lots within ``max_depth`` transformations of a
     root (the root itself included), the orders they are SOLD_IN (one row per root and
     order), then each party lookup as a chain of OPTIONAL MATCHes (a LEFT JOIN each), so a
-    waybill without carrier still gives a row with no carrier.
+    waybill without carrier still gives a row with no carrier.  The far ends need no label
+    check: validate_records fixes the end labels of every relationship type.
     """
     return f"""
 UNWIND $roots AS rootKey
@@ -840,12 +841,12 @@ MATCH (root)-[:TRANSFORMED_INTO*0..{max_depth}]->(lot:Batch)
 WITH DISTINCT rootKey, lot
 MATCH (lot)-[:SOLD_IN]->(o:Order)
 WITH DISTINCT rootKey, o
-OPTIONAL MATCH (o)-[:PLACED_BY]->(b:Buyer)
-OPTIONAL MATCH (o)-[:ON_PLATFORM]->(p:Enterprise)
-OPTIONAL MATCH (o)-[:SHIPPED_AS]->(w:Waybill)
-OPTIONAL MATCH (w)-[:CARRIED_BY]->(c:Enterprise)
-OPTIONAL MATCH (o)-[:SHIP_TO]->(n:Consignee)
-OPTIONAL MATCH (n)-[:LOCATED_IN]->(d:District)
+OPTIONAL MATCH (o)-[:PLACED_BY]->(b)
+OPTIONAL MATCH (o)-[:ON_PLATFORM]->(p)
+OPTIONAL MATCH (o)-[:SHIPPED_AS]->(w)
+OPTIONAL MATCH (w)-[:CARRIED_BY]->(c)
+OPTIONAL MATCH (o)-[:SHIP_TO]->(n)
+OPTIONAL MATCH (n)-[:LOCATED_IN]->(d)
 RETURN rootKey AS root, o.key AS order, o.time AS time, o.acturalPaid AS paid,
        CASE WHEN b IS NULL THEN null ELSE {{key: b.key, nameMasked: b.nameMasked,
             idMasked: b.idMasked, phoneMasked: b.phoneMasked}} END AS buyer,

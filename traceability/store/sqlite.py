@@ -30,7 +30,7 @@ from traceability.store.port import (
     Subgraph,
     validate_records,
 )
-from traceability.store.traversal import ExpandRules, walk
+from traceability.store.traversal import RETRACTED, ExpandRules, walk
 
 _NO_PROPS: Mapping[str, Any] = {}
 
@@ -194,7 +194,12 @@ class SQLiteGraphStore:
             " AND type IN (SELECT value FROM json_each(?))",
             (ids, json.dumps(rules.outgoing), ids, json.dumps(rules.incoming)),
         ).fetchall()
-        return [(s, t, d, orjson.loads(p) if p != "{}" else {}) for s, t, d, p in rows]
+        found = []
+        for src, rel_type, dst, text in rows:
+            props = orjson.loads(text) if text != "{}" else {}
+            if not props.get(RETRACTED):
+                found.append((src, rel_type, dst, props))
+        return found
 
     def subgraph(
         self, root: NodeRef, direction: Direction, max_depth: int, max_nodes: int
@@ -302,6 +307,7 @@ WITH RECURSIVE lots(id, root, depth) AS (
     UNION
     SELECT e.dst, lots.root, lots.depth + 1 FROM lots
     JOIN edges e ON e.src = lots.id AND e.type = 'TRANSFORMED_INTO'
+        AND json_extract(e.props, '$.errorDeclared') IS NOT 1
     WHERE lots.depth < ?2
 ),
 hits(root, order_id) AS (

@@ -11,6 +11,8 @@ A trace is a breadth-first walk from a root node:
 * When a level would take the node count past ``max_nodes``, that level is cut in
   (label, key) order, the result is marked truncated, and the walk stops.
 * The edges returned are those followed from expanded nodes to nodes in the result.
+* An edge whose ``errorDeclared`` property is true is never followed: the EPCIS event that
+  asserted it was later declared in error (recall follows the same rule).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from typing import Generic, Protocol, TypeVar
 from graph_schema import SCHEMA, Flow
 from traceability.store.port import Direction, Edge, Node, Props, Subgraph
 
+# Set on edges asserted by an EPCIS event that a later errorDeclaration withdrew.
+RETRACTED = "errorDeclared"
+
 
 @dataclass(frozen=True, slots=True)
 class ExpandRules:
@@ -31,7 +36,8 @@ class ExpandRules:
     incoming: tuple[str, ...]
 
 
-def expand_rules(direction: Direction) -> ExpandRules:
+def expand_rules(direction: Direction | str) -> ExpandRules:
+    direction = Direction(direction)
     chain = SCHEMA.types_with_flow(Flow.CHAIN)
     document = SCHEMA.types_with_flow(Flow.DOCUMENT)
     party = SCHEMA.types_with_flow(Flow.PARTY)
