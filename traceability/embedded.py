@@ -18,10 +18,15 @@ PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",  # WAL keeps the database consistent; a crash loses at most
     "PRAGMA busy_timeout=30000",  # the last commits, which idempotent loads simply redo
-    "PRAGMA cache_size=-131072",  # KiB: up to 128 MiB per connection, allocated only as used
+    # KiB: up to 32 MiB per connection, allocated only as used.  The server keeps one
+    # connection per thread, so this bounds its memory; bulk writers raise it (WRITER_CACHE).
+    "PRAGMA cache_size=-32768",
     "PRAGMA wal_autocheckpoint=20000",  # bulk loads rewrite each hot page fewer times
     "PRAGMA temp_store=MEMORY",
 )
+
+
+WRITER_CACHE = "PRAGMA cache_size=-262144"  # KiB: 256 MiB for connections that bulk-load
 
 
 class EmbeddedDatabase:
@@ -48,6 +53,15 @@ class EmbeddedDatabase:
             with self._lock:
                 self._connections.append(conn)
         return conn
+
+    @property
+    def writer(self) -> sqlite3.Connection:
+        """The thread's connection, with the larger page cache that bulk writes want."""
+        db = self.db
+        if not getattr(self._local, "writer", False):
+            db.execute(WRITER_CACHE)
+            self._local.writer = True
+        return db
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -115,7 +115,7 @@ class SQLiteGraphStore:
             ident = (edge.src, edge.type, edge.dst)
             known = edge_map.get(ident)
             edge_map[ident] = edge.props if known is None else {**known, **edge.props}
-        db = self.db
+        db = self.database.writer
         try:
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
