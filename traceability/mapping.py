@@ -172,6 +172,12 @@ class CebMapper:
             buyerIdHash=(
                 self.hasher.id_hash(h["buyerIdNumber"]) if h.get("buyerIdNumber") else None
             ),
+            # The buyer as declared on this order, masked: what a recall notice lists.
+            buyerNameMasked=mask_name(h["buyerName"]) if h.get("buyerName") else None,
+            buyerIdMasked=(
+                mask_resident_id(h["buyerIdNumber"]) if h.get("buyerIdNumber") else None
+            ),
+            buyerPhoneMasked=mask_phone(h["buyerTelephone"]) if h.get("buyerTelephone") else None,
             **_declaration(h),
             batchNumbers=h.get("batchNumbers") or None,
             linesJson=json.dumps(

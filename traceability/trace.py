@@ -23,6 +23,9 @@ from traceability.store.port import Direction, GraphStore, Node, NodeRef, Subgra
 _HIDDEN_SUFFIX = "Hash"
 
 
+_RECALL_PARTIES = ("buyers", "districts", "platforms", "carriers")
+
+
 class NotFound(LookupError):
     """No node has the requested business key."""
 
@@ -194,45 +197,39 @@ class TraceService:
             raise NotFound(f"未找到批次 {', '.join(missing)}")
         rows = self.store.recall_rows(refs, self.limits.max_depth)
         orders: dict[str, dict[str, Any]] = {}
-        per_batch: dict[str, set[str]] = {}
-        buyers: dict[str, dict[str, Any]] = {}
-        districts: dict[str, dict[str, Any]] = {}
-        platforms: dict[str, dict[str, Any]] = {}
-        carriers: dict[str, dict[str, Any]] = {}
-
-        def count(bucket: dict[str, dict[str, Any]], node: Node | None, order: str) -> None:
-            if node is None:
-                return
-            entry = bucket.get(node.key)
-            if entry is None:
-                entry = bucket[node.key] = {"key": node.key, **node.props, "orders": set()}
-            entry["orders"].add(order)
-
+        per_batch: Counter[str] = Counter()
+        tallies: dict[str, Counter[str]] = {name: Counter() for name in _RECALL_PARTIES}
+        details: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in _RECALL_PARTIES}
         for row in rows:
-            order_key = row.order.key
-            per_batch.setdefault(row.batch.key, set()).add(order_key)
-            entry = orders.get(order_key)
-            if entry is None:
-                entry = orders[order_key] = {
-                    "key": order_key,
-                    **{k: v for k, v in row.order_props.items() if v is not None},
-                    "batches": [],
-                    "buyer": dict(row.buyer.props) if row.buyer else None,
-                    "platform": row.platform.props.get("name") if row.platform else None,
-                    "carrier": row.carrier.props.get("name") if row.carrier else None,
-                    "district": (
-                        {"code": row.district.key, **row.district.props} if row.district else None
-                    ),
-                }
-            if row.batch.key not in entry["batches"]:
+            per_batch[row.batch.key] += 1  # rows are distinct per (batch, order)
+            entry = orders.get(row.order.key)
+            if entry is not None:
                 entry["batches"].append(row.batch.key)
-            count(buyers, row.buyer, order_key)
-            count(districts, row.district, order_key)
-            count(platforms, row.platform, order_key)
-            count(carriers, row.carrier, order_key)
+                continue
+            orders[row.order.key] = {
+                "key": row.order.key,
+                **{k: v for k, v in row.order_props.items() if v is not None},
+                "batches": [row.batch.key],
+                "buyer": dict(row.buyer.props) if row.buyer else None,
+                "platform": row.platform.props.get("name") if row.platform else None,
+                "carrier": row.carrier.props.get("name") if row.carrier else None,
+                "district": (
+                    {"code": row.district.key, **row.district.props} if row.district else None
+                ),
+            }
+            # Each order counts once per party, however many recalled lots it carries.
+            for name, party in zip(
+                _RECALL_PARTIES, (row.buyer, row.district, row.platform, row.carrier), strict=True
+            ):
+                if party is not None:
+                    tallies[name][party.key] += 1
+                    details[name].setdefault(party.key, dict(party.props))
 
-        def finish(bucket: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-            items = [{**v, "orders": len(v["orders"])} for v in bucket.values()]
+        def finish(name: str) -> list[dict[str, Any]]:
+            items = [
+                {"key": key, **details[name][key], "orders": count}
+                for key, count in tallies[name].items()
+            ]
             return sorted(items, key=lambda v: (-v["orders"], v["key"]))
 
         return {
@@ -240,20 +237,20 @@ class TraceService:
                 {
                     "key": r.key,
                     "product": found[r].props.get("gtin"),
-                    "orders": len(per_batch.get(r.key, ())),
+                    "orders": per_batch[r.key],
                 }
                 for r in refs
             ],
             "orders": [orders[k] for k in sorted(orders)],
-            "buyers": finish(buyers),
-            "districts": finish(districts),
-            "platforms": finish(platforms),
-            "carriers": finish(carriers),
+            "buyers": finish("buyers"),
+            "districts": finish("districts"),
+            "platforms": finish("platforms"),
+            "carriers": finish("carriers"),
             "summary": {
                 "orders": len(orders),
-                "buyers": len(buyers),
-                "districts": len(districts),
-                "platforms": len(platforms),
-                "carriers": len(carriers),
+                "buyers": len(tallies["buyers"]),
+                "districts": len(tallies["districts"]),
+                "platforms": len(tallies["platforms"]),
+                "carriers": len(tallies["carriers"]),
             },
         }

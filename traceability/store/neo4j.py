@@ -20,7 +20,7 @@ relationship type), so a batch costs the same network time whatever its shape.  
 ``SET +=`` makes a batch idempotent, so retrying it (even after an unknown commit outcome)
 is harmless.
 
-Reads: a trace is ONE Cypher statement (:func:`_walk_query`): the breadth-first walk of
+Reads: a trace is ONE Cypher statement (:func:`_walks_query`): the breadth-first walk of
 traversal.py, bounded by depth, with directions taken from graph_schema, runs in the
 database and records each level; :func:`traceability.store.traversal.walk` is then replayed
 over that record, so the truncation and ordering rules are the very code the embedded store
@@ -65,7 +65,7 @@ from traceability.store.port import (
     Subgraph,
     validate_records,
 )
-from traceability.store.traversal import ExpandRules, expand_rules, walk
+from traceability.store.traversal import RETRACTED, ExpandRules, expand_rules, walk
 
 log = logging.getLogger(__name__)
 
@@ -208,13 +208,22 @@ def _upsert_query(node_groups: list[tuple[str, bool]], edge_groups: list[tuple[s
     return "\n".join(parts) + "\nRETURN 1 AS done"
 
 
+# An edge whose RETRACTED ("errorDeclared") property is truthy is never walked (its EPCIS
+# event was declared in error).  Python truthiness, in Cypher: absent, false, 0, '' or [].
+_FOLLOWED = f"(r.{RETRACTED} IS NULL OR r.{RETRACTED} IN [false, 0, '', []])"
+
+
 def _expand_query(rules: ExpandRules) -> str:
     """One BFS level: the rule edges of every frontier node, with the far end's properties."""
     branches = []
     if rules.outgoing:
-        branches.append(f"WITH x MATCH (x)-[r:{_types(rules.outgoing)}]->(y) RETURN r, y")
+        branches.append(
+            f"WITH x MATCH (x)-[r:{_types(rules.outgoing)}]->(y) WHERE {_FOLLOWED} RETURN r, y"
+        )
     if rules.incoming:
-        branches.append(f"WITH x MATCH (x)<-[r:{_types(rules.incoming)}]-(y) RETURN r, y")
+        branches.append(
+            f"WITH x MATCH (x)<-[r:{_types(rules.incoming)}]-(y) WHERE {_FOLLOWED} RETURN r, y"
+        )
     return (
         "UNWIND $ids AS id MATCH (x) WHERE elementId(x) = id "
         f"CALL {{ {' UNION ALL '.join(branches)} }} "
@@ -247,6 +256,8 @@ class _Walker:
             query = self.queries[rules] = _expand_query(rules)
         found = []
         for s, t, d, rp, yid, yl, yp in self.tx.run(query, ids=frontier):  # type: ignore[arg-type]
+            if rp.get(RETRACTED):
+                continue
             if yid not in self.seen:
                 self.seen[yid] = _node_from(yl, yp)
             found.append((s, t, d, rp))
@@ -256,8 +267,8 @@ class _Walker:
         return {i: self.seen[i] for i in ids if i in self.seen}
 
 
-def _walk_query(label: str, rules: ExpandRules) -> str:
-    """The whole breadth-first walk of traversal.py as ONE Cypher expression.
+def _walk_expr(rules: ExpandRules) -> str:
+    """The whole breadth-first walk of traversal.py from ``root``, as ONE Cypher expression.
 
     A ``reduce`` over ``range(1, $depth)`` carries ``{frontier, seen, levels}``.  Each
     step expands the expandable frontier nodes (the root, or any non-party node) along
@@ -268,7 +279,7 @@ def _walk_query(label: str, rules: ExpandRules) -> str:
     levels, so the truncation and ordering rules live in one place.
 
     ``head([v IN [expr] | body])`` binds ``v`` to ``expr`` within ``body`` (Cypher has no
-    let).  The text depends only on the root label and the direction, so there is one
+    let).  The text depends only on the root label and the directions, so there is one
     small query plan per pair, whatever the depth.
     """
     party = [name for name, spec in SCHEMA.labels.items() if spec.party]
@@ -278,9 +289,9 @@ def _walk_query(label: str, rules: ExpandRules) -> str:
     )
     patterns = []
     if rules.outgoing:
-        patterns.append(f"[(x)-[r:{_types(rules.outgoing)}]->(y) | {edge}]")
+        patterns.append(f"[(x)-[r:{_types(rules.outgoing)}]->(y) WHERE {_FOLLOWED} | {edge}]")
     if rules.incoming:
-        patterns.append(f"[(x)<-[r:{_types(rules.incoming)}]-(y) | {edge}]")
+        patterns.append(f"[(x)<-[r:{_types(rules.incoming)}]-(y) WHERE {_FOLLOWED} | {edge}]")
     step = (
         "CASE WHEN size(st.frontier) = 0 THEN st ELSE "
         f"head([xs IN [[x IN st.frontier WHERE {expandable}]] | "
@@ -297,21 +308,30 @@ def _walk_query(label: str, rules: ExpandRules) -> str:
         "]) END])]) END"
     )
     return (
+        "reduce(st = {frontier: [root], seen: [root], levels: []}, "
+        f"i IN range(1, $depth) | {step}).levels"
+    )
+
+
+def _walks_query(label: str, directions: Sequence[Direction]) -> str:
+    """One statement walking from one root in each of ``directions`` (``levels0``, ...)."""
+    walks = ", ".join(
+        f"{_walk_expr(expand_rules(d))} AS levels{i}" for i, d in enumerate(directions)
+    )
+    return (
         f"MATCH (root:{_q(_label(label).name)} {{{KEY}: $key}})\n"
-        "WITH root, reduce(st = {frontier: [root], seen: [root], levels: []}, "
-        f"i IN range(1, $depth) | {step}) AS st\n"
-        "RETURN elementId(root) AS id, properties(root) AS p, st.levels AS levels"
+        f"RETURN elementId(root) AS id, properties(root) AS p, {walks}"
     )
 
 
 FAST_WALK_NODES = 200
-"""Up to this many nodes a trace is one round trip (:func:`_walk_query`); past it, the walk
+"""Up to this many nodes a trace is one round trip (:func:`_walks_query`); past it, the walk
 goes on one round trip per level: Cypher has no set type, so the one-query walk's
 duplicate check is quadratic, while a level query is linear in what it returns."""
 
 
 class _Replay:
-    """A WalkBackend that serves the levels a :func:`_walk_query` recorded, then goes live.
+    """A WalkBackend that serves the levels a :func:`_walks_query` recorded, then goes live.
 
     As long as the walk asks to expand exactly the frontier the server expanded, the
     recorded edges are returned.  From the first level the server did not record (it
@@ -333,10 +353,16 @@ class _Replay:
             recorded = self.levels[self.level]
             self.level += 1
             if len(recorded["xs"]) == len(frontier) and set(recorded["xs"]) == set(frontier):
-                return [(e["s"], e["t"], e["d"], e["p"]) for e in recorded["edges"]]
+                return [
+                    (e["s"], e["t"], e["d"], e["p"])
+                    for e in recorded["edges"]
+                    if not e["p"].get(RETRACTED)
+                ]
         self.went_live = True
         found = []
         for s, t, d, rp, yid, yl, yp in self.live(frontier):
+            if rp.get(RETRACTED):
+                continue
             if yid not in self.nodes:
                 self.nodes[yid] = _node_from(yl, yp)
             found.append((s, t, d, rp))
@@ -373,7 +399,7 @@ class Neo4jGraphStore:
         self.database = database
         self.max_transaction_retry_time = max_transaction_retry_time
         self._expand_queries: dict[ExpandRules, str] = {}
-        self._walk_queries: dict[tuple[str, ExpandRules], str] = {}
+        self._walk_queries: dict[tuple[str, tuple[Direction, ...]], str] = {}
         self.walk_fallbacks = 0  # traces that went on level by level (see subgraph)
         try:
             self.driver: Driver = GraphDatabase.driver(
@@ -664,33 +690,57 @@ class Neo4jGraphStore:
     def subgraph(
         self, root: NodeRef, direction: Direction, max_depth: int, max_nodes: int
     ) -> Subgraph:
-        """Usually one round trip: the walk runs in Cypher (:func:`_walk_query`).
+        """Usually one round trip: the walk runs in Cypher (:func:`_walk_expr`).
 
         :func:`traversal.walk` is replayed over what the server recorded, so the result is
         the embedded store's by construction; a large trace continues level by level
         (see :class:`_Replay`).
         """
+        return self.subgraphs(root, (direction,), max_depth, max_nodes)[0]
+
+    def subgraphs(
+        self,
+        root: NodeRef,
+        directions: Sequence[Direction],
+        max_depth: int,
+        max_nodes: int,
+    ) -> list[Subgraph]:
+        """``[subgraph(root, d, ...) for d in directions]`` in ONE round trip.
+
+        A "both" trace is a backward and a forward walk from the same root; asking for
+        both at once halves its network time.
+        """
         label = _label(root.label)
-        rules = expand_rules(direction)
+        directions = tuple(directions)
+        for direction in directions:
+            expand_rules(direction)  # refuses BOTH before any round trip
         depth = max(0, int(max_depth))
-        cache_key = (label.name, rules)
+        cache_key = (label.name, directions)
         query = self._walk_queries.get(cache_key)
         if query is None:
-            query = self._walk_queries[cache_key] = _walk_query(label.name, rules)
-        expand = self._expand_queries.get(rules)
-        if expand is None:
-            expand = self._expand_queries[rules] = _expand_query(rules)
+            query = self._walk_queries[cache_key] = _walks_query(label.name, directions)
         rows = self._rows(
             query, "追溯", key=root.key, depth=depth, cap=min(max_nodes, FAST_WALK_NODES)
         )
         if not rows:
             raise KeyError(root)
         root_node = _node_from([label.name], rows[0]["p"])
-        replay = _Replay(rows[0]["levels"], lambda ids: self._rows(expand, "追溯", ids=ids))
-        result = walk(replay, rows[0]["id"], root_node, direction, depth, max_nodes)
-        if replay.went_live:
-            self.walk_fallbacks += 1
-        return result
+        results = []
+        for i, direction in enumerate(directions):
+            expand = self._expand_query_for(expand_rules(direction))
+            replay = _Replay(
+                rows[0][f"levels{i}"], lambda ids, q=expand: self._rows(q, "追溯", ids=ids)
+            )
+            results.append(walk(replay, rows[0]["id"], root_node, direction, depth, max_nodes))
+            if replay.went_live:
+                self.walk_fallbacks += 1
+        return results
+
+    def _expand_query_for(self, rules: ExpandRules) -> str:
+        query = self._expand_queries.get(rules)
+        if query is None:
+            query = self._expand_queries[rules] = _expand_query(rules)
+        return query
 
     def subgraph_level_by_level(
         self, root: NodeRef, direction: Direction, max_depth: int, max_nodes: int
@@ -829,7 +879,8 @@ def _recall_query(max_depth: int) -> str:
     """Every order downstream of the roots through TRANSFORMED_INTO, with its parties.
 
     Mirrors the embedded store's SQL: the lots within ``max_depth`` transformations of a
-    root (the root itself included), the orders they are SOLD_IN (one row per root and
+    root (the root itself included; a transformation whose ``errorDeclared`` is true or 1
+    does not count), the orders they are SOLD_IN (one row per root and
     order), then each party lookup as a chain of OPTIONAL MATCHes (a LEFT JOIN each), so a
     waybill without carrier still gives a row with no carrier.  The far ends need no label
     check: validate_records fixes the end labels of every relationship type.
@@ -837,7 +888,8 @@ def _recall_query(max_depth: int) -> str:
     return f"""
 UNWIND $roots AS rootKey
 MATCH (root:Batch {{key: rootKey}})
-MATCH (root)-[:TRANSFORMED_INTO*0..{max_depth}]->(lot:Batch)
+MATCH (root)-[ts:TRANSFORMED_INTO*0..{max_depth}]->(lot:Batch)
+WHERE none(t IN ts WHERE coalesce(t.{RETRACTED} IN [true, 1], false))
 WITH DISTINCT rootKey, lot
 MATCH (lot)-[:SOLD_IN]->(o:Order)
 WITH DISTINCT rootKey, o

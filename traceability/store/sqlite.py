@@ -218,27 +218,32 @@ class SQLiteGraphStore:
             for ident, row_id in self._ids([(b.label, b.key) for b in batches]).items()
         }
         rows = self.db.execute(_RECALL_SQL, (json.dumps(list(roots)), max_depth)).fetchall()
-        # Parties repeat across orders (a few platforms, carriers and districts): fetch and
-        # trim each one once instead of parsing its JSON on every row.
-        party_ids = {pid for row in rows for pid in row[3:] if pid is not None}
-        parties = {
-            row_id: Node(node.label, node.key, _display_props(node))
-            for row_id, node in self.fetch(party_ids).items()
-        }
+        # Parties repeat across orders (a few platforms, carriers and districts): fetch each
+        # once, with SQLite extracting only the display fields (never the hashes).
+        # The buyer as declared comes with the order row; parties repeat across orders (a
+        # few platforms, carriers, districts), so each is fetched once, display fields only.
+        party_ids = {pid for row in rows for pid in row[9:] if pid is not None}
+        party_ids |= {row[8] for row in rows if row[5] is None and row[8] is not None}
+        parties: dict[int, Node] = {}
+        for row_id, label, key, *values in self._select_in(_PARTY_SQL, party_ids):
+            fields = _DISPLAY_FIELDS.get(label, ())
+            display = {f: v for f, v in zip(fields, values, strict=False) if v is not None}
+            parties[row_id] = Node(label, key, display)
         result = []
-        for root, order_key, order_json, buyer, platform, carrier, district in rows:
-            order_props = orjson.loads(order_json)
+        for row in rows:
+            root, order_key, time, paid, buyer_hash, *masked = row[:8]
+            buyer_id, platform, carrier, district = row[8:]
+            buyer = (
+                Node("Buyer", buyer_hash, _present(_DISPLAY_FIELDS["Buyer"], masked))
+                if buyer_hash is not None and masked[0] is not None
+                else parties.get(buyer_id)
+            )
             result.append(
                 RecallRow(
-                    batch=roots[root],
-                    order=NodeRef("Order", order_key),
-                    order_props={k: order_props.get(k) for k in ("time", "acturalPaid")},
-                    buyer=parties.get(buyer),
-                    platform=parties.get(platform),
-                    carrier=parties.get(carrier),
-                    district=parties.get(district),
+                    roots[root], NodeRef("Order", order_key), {"time": time, "acturalPaid": paid},
+                    buyer, parties.get(platform), parties.get(carrier), parties.get(district),
                 )
-            )
+            )  # fmt: skip
         return result
 
     # -- bulk access ---------------------------------------------------------------------
@@ -292,10 +297,16 @@ _DISPLAY_FIELDS = {
 }
 
 
-def _display_props(node: Node) -> dict[str, Any]:
-    """The fields a recall notice shows for a party; never its hashes."""
-    fields = _DISPLAY_FIELDS.get(node.label, ())
-    return {f: node.props[f] for f in fields if node.props.get(f) is not None}
+def _present(fields: tuple[str, ...], values: Sequence[Any]) -> dict[str, Any]:
+    return {f: v for f, v in zip(fields, values, strict=True) if v is not None}
+
+
+# Display fields of recall parties, in _DISPLAY_FIELDS order per label.
+_PARTY_SQL = (
+    "SELECT id, label, key, CASE label WHEN 'Buyer' THEN props ->> '$.nameMasked'"
+    " ELSE props ->> '$.name' END, props ->> '$.idMasked', props ->> '$.phoneMasked'"
+    " FROM nodes WHERE id IN ({ids})"
+)
 
 
 # Every order downstream of the recalled lots, through transformations, with the buyer,
@@ -314,7 +325,10 @@ hits(root, order_id) AS (
     SELECT DISTINCT lots.root, e.dst FROM lots
     JOIN edges e ON e.src = lots.id AND e.type = 'SOLD_IN'
 )
-SELECT hits.root, o.key, o.props, eb.dst, ep.dst, ec.dst, ed.dst
+SELECT hits.root, o.key, o.props ->> '$.time', o.props ->> '$.acturalPaid',
+       o.props ->> '$.buyerIdHash', o.props ->> '$.buyerNameMasked',
+       o.props ->> '$.buyerIdMasked', o.props ->> '$.buyerPhoneMasked',
+       eb.dst, ep.dst, ec.dst, ed.dst
 FROM hits
 JOIN nodes o ON o.id = hits.order_id
 LEFT JOIN edges eb ON eb.src = hits.order_id AND eb.type = 'PLACED_BY'
