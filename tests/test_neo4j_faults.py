@@ -21,13 +21,15 @@ from click.testing import CliRunner
 from config import load_settings
 from tests.conftest import neo4j_settings, open_test_neo4j, require_or_skip, wipe_neo4j
 from traceability.cli import main
+from traceability.epcis.capture import Capture
+from traceability.epcis.store import EventStore
 from traceability.generator.files import write_world
 from traceability.ingest import Ingestor, collect_files
 from traceability.privacy import PersonalDataHasher
 from traceability.services import ConfigurationError, build_services
 from traceability.store.copy import checkpoint_path, copy_store
 from traceability.store.neo4j import Neo4jAuthError, Neo4jGraphStore, Neo4jStoreError
-from traceability.store.port import StoreError
+from traceability.store.port import GraphStore, StoreError
 from traceability.store.sqlite import SQLiteGraphStore
 from traceability.trace import TraceService
 
@@ -37,14 +39,21 @@ ROOT = Path(__file__).resolve().parents[1]
 HASHER = PersonalDataHasher(b"neo4j-fault-test-key-0123456789ab")
 
 
+def _ingestor(store: GraphStore, events: Path) -> Ingestor:
+    """Like ``Services.ingestor()``: EPCIS documents go through capture into ``events``."""
+    return Ingestor(store, HASHER, epcis=Capture(EventStore(events), store, workers=1))
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SQLiteGraphStore, dict]:
     """A generated world, and the embedded store it loads into (the expected answer)."""
     out = tmp_path_factory.mktemp("fault-world")
     manifest = write_world(600, 424242, out)
-    embedded = SQLiteGraphStore(tmp_path_factory.mktemp("fault-db") / "expected.db")
+    work = tmp_path_factory.mktemp("fault-db")
+    embedded = SQLiteGraphStore(work / "expected.db")
     embedded.ensure_schema()
-    assert Ingestor(embedded, HASHER).ingest_paths(collect_files([out])).ok
+    report = _ingestor(embedded, work / "events.db").ingest_paths(collect_files([out]))
+    assert report.ok, report.rejections[:3]
     return out, embedded, manifest
 
 
@@ -114,7 +123,9 @@ def _require_managed_server() -> None:
     )
 
 
-def test_ingest_survives_a_restart(world: tuple[Path, SQLiteGraphStore, dict]) -> None:
+def test_ingest_survives_a_restart(
+    world: tuple[Path, SQLiteGraphStore, dict], tmp_path: Path
+) -> None:
     _require_managed_server()
     out, embedded, _ = world
     files = collect_files([out])
@@ -123,6 +134,7 @@ def test_ingest_survives_a_restart(world: tuple[Path, SQLiteGraphStore, dict]) -
     neo = open_test_neo4j(max_transaction_retry_time=180.0)
     wipe_neo4j(neo)
     neo.ensure_schema()
+    events = tmp_path / "events.db"
 
     reached, finished = threading.Event(), threading.Event()
     done_files: list[Path] = []
@@ -137,7 +149,7 @@ def test_ingest_survives_a_restart(world: tuple[Path, SQLiteGraphStore, dict]) -
 
     def ingest() -> None:
         try:
-            outcome["report"] = Ingestor(neo, HASHER).ingest_paths(files, on_file=on_file)
+            outcome["report"] = _ingestor(neo, events).ingest_paths(files, on_file=on_file)
         except StoreError as exc:  # failing cleanly is allowed; a re-run must then fix it
             outcome["error"] = exc
         finally:
@@ -166,10 +178,10 @@ def test_ingest_survives_a_restart(world: tuple[Path, SQLiteGraphStore, dict]) -
         assert report.ok and len(done_files) == len(files)  # type: ignore[union-attr]
 
     # Whatever happened, loading everything again gives exactly the expected graph.
-    assert Ingestor(neo, HASHER).ingest_paths(files).ok
+    assert _ingestor(neo, events).ingest_paths(files).ok
     expected = embedded.counts()
     assert neo.counts() == expected
-    assert Ingestor(neo, HASHER).ingest_paths(files).ok  # and once more: nothing doubles
+    assert _ingestor(neo, events).ingest_paths(files).ok  # and once more: nothing doubles
     assert neo.counts() == expected
     neo.close()
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import open_test_neo4j, wipe_neo4j
+from traceability.epcis.capture import Capture
+from traceability.epcis.store import EventStore
 from traceability.generator.files import write_world
 from traceability.ingest import Ingestor, collect_files
 from traceability.privacy import PersonalDataHasher
@@ -80,6 +82,31 @@ def test_party_root_is_expanded_once(store: GraphStore, small_world) -> None:
     assert store.subgraph(maker, Direction.BACKWARD, 12, 1000).nodes.keys() == {maker}
 
 
+@pytest.mark.parametrize(
+    ("value", "walked", "recalled"),
+    [
+        (True, False, False), (1, False, False), (1.0, False, False),
+        ("yes", False, True),  # truthy, so not walked; recall skips only true/1 (as SQL does)
+        (False, True, True), (0, True, True), ("", True, True), ([], True, True),
+    ],
+)  # fmt: skip
+def test_retraction_values_are_read_alike(
+    store: GraphStore, value: object, walked: bool, recalled: bool
+) -> None:
+    """Every store reads odd ``errorDeclared`` values the same way as the embedded one."""
+    a, b = NodeRef("Batch", "01234567890128:A"), NodeRef("Batch", "01234567890128:B")
+    order = NodeRef("Order", "E:1")
+    store.upsert(
+        [Node("Order", "E:1", {"time": "t"})],
+        [
+            Edge("TRANSFORMED_INTO", a, b, {"errorDeclared": value}),  # type: ignore[dict-item]
+            Edge("SOLD_IN", b, order),
+        ],
+    )
+    assert (b in store.subgraph(a, Direction.FORWARD, 5, 100).nodes) is walked
+    assert bool(store.recall_rows([a], 5)) is recalled
+
+
 # -- the same world in both stores ---------------------------------------------------------
 
 WORLD_ORDERS = 400
@@ -92,17 +119,25 @@ def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _ingestor(store: GraphStore, hasher: PersonalDataHasher, events: Path) -> Ingestor:
+    """Like ``Services.ingestor()``: EPCIS documents go through capture (own event store)."""
+    return Ingestor(store, hasher, epcis=Capture(EventStore(events), store, workers=1))
+
+
 @pytest.fixture(scope="module")
 def both(world_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     hasher = PersonalDataHasher(b"parity-test-key-0123456789abcdef")
     files = collect_files([world_dir])
-    embedded = SQLiteGraphStore(tmp_path_factory.mktemp("parity-db") / "graph.db")
+    work = tmp_path_factory.mktemp("parity-db")
+    embedded = SQLiteGraphStore(work / "graph.db")
     embedded.ensure_schema()
-    assert Ingestor(embedded, hasher).ingest_paths(files).ok
+    report = _ingestor(embedded, hasher, work / "events-embedded.db").ingest_paths(files)
+    assert report.ok, report.rejections[:3]
     neo = open_test_neo4j()
     wipe_neo4j(neo)
     neo.ensure_schema()
-    assert Ingestor(neo, hasher).ingest_paths(files).ok
+    report = _ingestor(neo, hasher, work / "events-neo4j.db").ingest_paths(files)
+    assert report.ok, report.rejections[:3]
     yield embedded, neo
     embedded.close()
     neo.close()
@@ -163,8 +198,59 @@ def test_same_subgraphs(
         assert got.edges == want.edges, root
         assert got.truncated == want.truncated, root
         truncated += want.truncated
+        reference = neo.subgraph_level_by_level(root, direction, max_depth, max_nodes)
+        assert (reference.nodes, reference.depth, reference.edges) == (
+            want.nodes,
+            want.depth,
+            want.edges,
+        ), root
     if max_nodes < 50:
         assert truncated  # the truncation rule is exercised, not just the happy path
+
+
+def test_order_traces_take_one_round_trip(both: tuple[SQLiteGraphStore, Neo4jGraphStore]) -> None:
+    _, neo = both
+    before = neo.walk_fallbacks
+    for order in _all(neo, "Order")[:40]:
+        for direction in (Direction.BACKWARD, Direction.FORWARD):
+            neo.subgraph(order, direction, 12, 5000)
+    assert neo.walk_fallbacks == before  # all within FAST_WALK_NODES: no level queries
+
+
+@pytest.mark.parametrize("direction", [Direction.BACKWARD, Direction.FORWARD])
+def test_large_traces_continue_level_by_level(
+    both: tuple[SQLiteGraphStore, Neo4jGraphStore],
+    direction: Direction,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past FAST_WALK_NODES the walk goes on one query per level: still the same answer."""
+    import traceability.store.neo4j as adapter
+
+    embedded, neo = both
+    monkeypatch.setattr(adapter, "FAST_WALK_NODES", 4)
+    before = neo.walk_fallbacks
+    for root in _roots(embedded):
+        for max_nodes in (5000, 30):
+            want = embedded.subgraph(root, direction, 12, max_nodes)
+            got = neo.subgraph(root, direction, 12, max_nodes)
+            assert (got.nodes, got.depth, got.edges, got.truncated) == (
+                want.nodes, want.depth, want.edges, want.truncated
+            ), root  # fmt: skip
+    assert neo.walk_fallbacks > before
+
+
+def test_both_walks_in_one_round_trip(both: tuple[SQLiteGraphStore, Neo4jGraphStore]) -> None:
+    embedded, neo = both
+    pair = (Direction.BACKWARD, Direction.FORWARD)
+    for root in _roots(embedded):
+        for max_nodes in (5000, 12):
+            got = neo.subgraphs(root, pair, 12, max_nodes)
+            want = [embedded.subgraph(root, d, 12, max_nodes) for d in pair]
+            assert [(g.nodes, g.depth, g.edges, g.truncated) for g in got] == [
+                (w.nodes, w.depth, w.edges, w.truncated) for w in want
+            ], root
+    with pytest.raises(KeyError):
+        neo.subgraphs(NodeRef("Order", "no:such"), pair, 12, 100)
 
 
 def _canonical(rows: list[RecallRow]) -> list[RecallRow]:

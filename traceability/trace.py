@@ -143,11 +143,9 @@ class TraceService:
         walks = (
             [Direction.BACKWARD, Direction.FORWARD] if direction is Direction.BOTH else [direction]
         )
+        depth, cap = self.limits.max_depth, self.limits.max_nodes
         try:
-            return [
-                self.store.subgraph(ref, d, self.limits.max_depth, self.limits.max_nodes)
-                for d in walks
-            ]
+            return list(self.store.subgraphs(ref, walks, depth, cap))
         except KeyError:
             raise NotFound(f"未找到 {SCHEMA.label(ref.label).zh} {ref.key}") from None
 

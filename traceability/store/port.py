@@ -107,6 +107,11 @@ class GraphStore(Protocol):
     ) -> Subgraph:
         """Traverse from ``root`` following the rules of graph_schema (see traversal.py)."""
 
+    def subgraphs(
+        self, root: NodeRef, directions: Sequence[Direction], max_depth: int, max_nodes: int
+    ) -> list[Subgraph]:
+        """One subgraph per direction; a networked store answers them in one round trip."""
+
     def recall_rows(self, batches: Sequence[NodeRef], max_depth: int) -> list[RecallRow]:
         """Every order downstream of the batches (through transformations), with parties."""
 

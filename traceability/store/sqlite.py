@@ -212,6 +212,11 @@ class SQLiteGraphStore:
         node = Node(root.label, root.key, json.loads(row[1]))
         return walk(self, row[0], node, direction, max_depth, max_nodes)
 
+    def subgraphs(
+        self, root: NodeRef, directions: Sequence[Direction], max_depth: int, max_nodes: int
+    ) -> list[Subgraph]:
+        return [self.subgraph(root, d, max_depth, max_nodes) for d in directions]
+
     def recall_rows(self, batches: Sequence[NodeRef], max_depth: int) -> list[RecallRow]:
         roots = {
             row_id: NodeRef(*ident)
