@@ -39,6 +39,13 @@ class CrawlerSettings(_Section):
     respect_robots: bool = True
     max_pages_per_run: int = Field(500, ge=1)
 
+    @field_validator("user_agent")
+    @classmethod
+    def _ascii(cls, value: str) -> str:
+        if not value.isascii() or not value.strip():
+            raise ValueError("User-Agent 只能使用 ASCII 字符（HTTP 头不能直接携带中文）")
+        return value
+
 
 class SourceConfig(_Section):
     name: str
@@ -96,7 +103,7 @@ class OpinionsConfig(_Section):
     watch_rules: list[WatchRule] = Field(default_factory=list)
     brands: list[Brand] = Field(default_factory=list)
     signals: SignalSettings = Field(default_factory=SignalSettings)
-    near_duplicate_bits: int = Field(3, ge=0, le=16)
+    near_duplicate_bits: int = Field(7, ge=0, le=7)
     source_file: str = ""
 
 

@@ -18,6 +18,7 @@ import jieba
 
 _lock = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
+_plain: jieba.Tokenizer | None = None
 _user_words: set[str] = set()
 
 jieba.setLogLevel(logging.WARNING)
@@ -33,6 +34,19 @@ def tokenizer() -> jieba.Tokenizer:
                 tok.initialize()
                 _tokenizer = tok
     return _tokenizer
+
+
+def plain_tokenizer() -> jieba.Tokenizer:
+    """A second tokenizer that never gets user words: training and its evaluation use it,
+    so a model trained or checked in a process that also links entities is the same."""
+    global _plain
+    if _plain is None:
+        with _lock:
+            if _plain is None:
+                tok = jieba.Tokenizer()
+                tok.initialize()
+                _plain = tok
+    return _plain
 
 
 def add_user_words(words: Iterable[str]) -> int:

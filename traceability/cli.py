@@ -269,6 +269,16 @@ def demo(ctx: Context, orders: int, seed: int, no_serve: bool) -> None:
     _print_ingest(report)
     if not report.ok:
         raise click.ClickException("演示数据导入失败")
+    from sentiment.demo import run_demo
+
+    with console.status("正在抓取本地演示舆情站点并分析 …"):
+        opinions = run_demo(settings, ctx.services.store, manifest, world_dir)
+    console.print(
+        f"舆情演示: 本地站点发布 {opinions['posts_published']} 篇，"
+        f"入库 {opinions['documents']} 篇；"
+        f"{opinions['spike_entity_name']} 负面提及 {opinions['negative_mentions_of_spike_entity']}"
+        f" 条，新增预警信号 {opinions['new_signals']} 个"
+    )
     stories = manifest["stories"]
     defective = stories["defective_lot"]
     host, port = settings.web.host, settings.web.port
@@ -277,6 +287,9 @@ def demo(ctx: Context, orders: int, seed: int, no_serve: bool) -> None:
     if defective["sample_orders"]:
         console.print(f"  qtrace trace order {defective['sample_orders'][0]} --direction back")
     console.print(f"  qtrace trace batch {defective['batch']} --direction forward")
+    console.print("  qtrace findings")
+    for line in opinions["try"][:2]:
+        console.print(f"  {line}")
     if no_serve:
         return
     console.print(
@@ -461,9 +474,11 @@ def graph_copy(ctx: Context, source_url: str, target_url: str, batch_size: int) 
 
 def _register_extensions() -> None:
     """Command groups that live with their features."""
+    from sentiment.cli import register as register_opinions
     from traceability.epcis.cli import register as register_epcis
 
     register_epcis(main)
+    register_opinions(main)
 
 
 _register_extensions()

@@ -44,10 +44,8 @@ class AddressPolicy:
     def allowed(self, host: str, ip: IPAddress) -> bool:
         if _is_public(ip):
             return True
-        return (
-            host.lower().rstrip(".") in self.hosts
-            and ip.is_loopback
-            or any(ip in net for net in self.networks)
+        return (host.lower().rstrip(".") in self.hosts and ip.is_loopback) or any(
+            ip in net for net in self.networks
         )
 
     def resolve(self, host: str, port: int) -> str:

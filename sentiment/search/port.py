@@ -127,6 +127,10 @@ class SearchStore(Protocol):
 
     def get(self, doc_id: str) -> OpinionDoc | None: ...
 
+    def reassign_reposts(self, old_original: str, new_original: str) -> int:
+        """Make ``old_original`` and its reposts reposts of ``new_original`` (an earlier
+        post that arrived later); returns how many documents changed."""
+
     def search(self, query: SearchQuery) -> SearchPage:
         """Full text (jieba tokens, all must match) with filters, sort and a page."""
 

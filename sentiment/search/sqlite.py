@@ -139,6 +139,15 @@ class SQLiteSearchStore:
                     [(rowid, k, v) for k, v in sorted(tags)],
                 )
 
+    def reassign_reposts(self, old_original: str, new_original: str) -> int:
+        with self.db.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE opinion_docs SET repost_of = ?"
+                " WHERE (doc_id = ? OR repost_of = ?) AND doc_id != ?",
+                (new_original, old_original, old_original, new_original),
+            )
+            return cur.rowcount
+
     # -- reads ---------------------------------------------------------------------------
 
     def count(self) -> int:

@@ -28,9 +28,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(ui)
 
+    from sentiment.web import register as register_opinions
     from traceability.epcis.web import register as register_epcis
 
     register_epcis(app)
+    register_opinions(app)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

@@ -18,10 +18,12 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The API description: core paths here, feature paths from their own modules."""
+    from sentiment.web import openapi_paths as opinion_paths
     from traceability.epcis.openapi import openapi_paths as epcis_paths
 
     document = _core_document()
     document["paths"].update(epcis_paths())
+    document["paths"].update({f"/api/v1{path}": spec for path, spec in opinion_paths().items()})
     return document
 
 
