@@ -30,8 +30,11 @@ WRITER_CACHE = "PRAGMA cache_size=-262144"  # KiB: 256 MiB for connections that 
 
 
 class EmbeddedDatabase:
-    def __init__(self, path: str | Path, row_factory: Any = None) -> None:
+    def __init__(
+        self, path: str | Path, row_factory: Any = None, extra_pragmas: tuple[str, ...] = ()
+    ) -> None:
         self.path = Path(path)
+        self.extra_pragmas = extra_pragmas
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.row_factory = row_factory
@@ -47,7 +50,7 @@ class EmbeddedDatabase:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             if self.row_factory is not None:
                 conn.row_factory = self.row_factory
-            for pragma in PRAGMAS:
+            for pragma in PRAGMAS + self.extra_pragmas:
                 conn.execute(pragma)
             self._local.conn = conn
             with self._lock:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from traceability.embedded import EmbeddedDatabase
 from traceability.epcis import digital_link
 from traceability.epcis.model import Event
 
@@ -132,37 +132,19 @@ def _place(body: dict[str, Any], field: str) -> str | None:
 
 
 class EventStore:
-    """EPCIS events in SQLite; one connection per thread, WAL mode, like the graph store."""
+    """EPCIS events in the embedded SQLite file (traceability.embedded), beside the graph."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self.database = EmbeddedDatabase(path)
+        self.path = self.database.path
         self.ensure_schema()
 
     @property
     def db(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA temp_store=MEMORY")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
+        return self.database.db
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self.database.close()
 
     def ensure_schema(self) -> None:
         db = self.db
