@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,7 @@ class IngestError(ValueError):
 
 
 EPCIS_FORMATS = ("EPCIS-JSON", "EPCIS-XML")
+_EVENT_POINTER = re.compile(r"/eventList/(\d+)")
 _MESSAGE_MARKERS = [(f"{code}Message".encode(), code) for code in sorted(MESSAGES)]
 
 
@@ -199,8 +201,8 @@ class Ingestor:
             tally.rejected_files += 1
             details = "；".join(str(p) for p in exc.problems[:3])
             reason = f"{exc.message}{'：' + details if details else ''}"
-            first = exc.problems[0].pointer if exc.problems else None
-            record = int(first.rsplit("/", 1)[1]) + 1 if first and first[-1].isdigit() else None
+            event = _EVENT_POINTER.search(exc.problems[0].pointer) if exc.problems else None
+            record = int(event.group(1)) + 1 if event else None
             report.rejections.append(Rejection(source, record, reason))
             return
         self._keep_original(prepared.fmt, prepared.epcis or b"")
