@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -283,13 +284,14 @@ def demo(ctx: Context, orders: int, seed: int, no_serve: bool) -> None:
     defective = stories["defective_lot"]
     host, port = settings.web.host, settings.web.port
     console.print("\n[bold]可以试试：[/bold]")
-    console.print(f"  qtrace recall {defective['batch']}")
+    prog = _program()
+    console.print(f"  {prog} recall {defective['batch']}")
     if defective["sample_orders"]:
-        console.print(f"  qtrace trace order {defective['sample_orders'][0]} --direction back")
-    console.print(f"  qtrace trace batch {defective['batch']} --direction forward")
-    console.print("  qtrace findings")
+        console.print(f"  {prog} trace order {defective['sample_orders'][0]} --direction back")
+    console.print(f"  {prog} trace batch {defective['batch']} --direction forward")
+    console.print(f"  {prog} findings")
     for line in opinions["try"][:2]:
-        console.print(f"  {line}")
+        console.print(f"  {line.replace('qtrace', prog, 1)}")
     if no_serve:
         return
     console.print(
@@ -330,6 +332,14 @@ def findings(ctx: Context, code: str | None, include_resolved: bool, sweep: bool
             json.dumps(item["actual"], ensure_ascii=False), item["message_zh"],
         )  # fmt: skip
     console.print(table)
+
+
+def _program() -> str:
+    """How the user can run qtrace again: the bare name if it is on PATH, else its path."""
+    if shutil.which("qtrace"):
+        return "qtrace"
+    invoked = Path(sys.argv[0])
+    return str(invoked) if invoked.name == "qtrace" else "qtrace"
 
 
 @main.group()
