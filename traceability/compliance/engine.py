@@ -216,14 +216,14 @@ class ComplianceEngine:
         if doc.app_type == "3":
             raised += self._quota(doc)
             return raised
-        for code_and_pair in self._pairs(doc):
-            raised += code_and_pair
+        raised += self._pairs(doc)
         if doc.kind == "inventory":
             raised += self._quota(doc)
         return raised
 
-    def _pairs(self, doc: Doc) -> list[list[Finding]]:
-        results: list[list[Finding]] = []
+    def _pairs(self, doc: Doc) -> list[Finding]:
+        """Check the document against each partner already known; record or resolve."""
+        results: list[Finding] = []
         pairs: list[tuple[Doc, Doc, str]] = []
         if doc.kind == "order":
             for payment in self.ledger.partners("payment", order_key=doc.key):
@@ -248,7 +248,7 @@ class ComplianceEngine:
                 outcome = checks.inventory_vs_order(order, other)
             for code, finding in outcome.items():
                 keys = (order.key, other.key)
-                results.append(self._record(finding, code, keys, ("order", other.kind)))
+                results += self._record(finding, code, keys, ("order", other.kind))
         return results
 
     def _quota(self, inventory: Doc) -> list[Finding]:
