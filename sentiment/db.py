@@ -9,13 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from config import Settings
 from traceability.embedded import EmbeddedDatabase
-
-
-def database_path(settings: Settings) -> Path:
-    """The embedded store file, also with a Neo4j graph (see Settings.embedded_db_path)."""
-    return settings.embedded_db_path
 
 
 class Database(EmbeddedDatabase):

@@ -14,7 +14,7 @@ from config import Settings
 from sentiment.analysis.pipeline import Analyzer
 from sentiment.config import OpinionsConfig, SourceConfig, load_opinions_config
 from sentiment.crawl.crawler import Crawler, SourceRun
-from sentiment.db import Database, database_path
+from sentiment.db import Database
 from sentiment.search.sqlite import SQLiteSearchStore
 from sentiment.signals import detect_spikes, record_signals, silent_source_signal
 from sentiment.state import CrawlState, Signal
@@ -33,7 +33,7 @@ class OpinionsService:
         self.settings = settings
         self.graph = store
         self.config = config or load_opinions_config()
-        self.db = Database(db_path or database_path(settings))
+        self.db = Database(db_path or settings.embedded_db_path)
         self.search = SQLiteSearchStore(self.db)
         self.state = CrawlState(self.db)
         self.search.ensure_schema()

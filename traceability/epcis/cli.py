@@ -99,35 +99,24 @@ def validate_command(files: tuple[Path, ...], max_bytes: int) -> None:
 @click.pass_obj
 def capture_command(ctx: Any, files: tuple[Path, ...], proceed: bool) -> None:
     """把 EPCIS 文档采集进事件库与图库 (与 POST /epcis/capture 相同，但同步执行)。"""
-    from traceability.epcis.capture import Capture
-    from traceability.epcis.store import EventStore
-    from traceability.epcis.web import event_store_path
-
-    services = ctx.services
-    limit = services.settings.epcis.max_bytes
-    store = EventStore(event_store_path(services.settings))
-    capture = Capture(store, services.store, limit, services.settings.epcis.workers)
+    capture = ctx.services.epcis  # the services' capture, closed with them when the command ends
     failed = False
-    try:
-        for path in files:
-            try:
-                result = capture.capture_bytes(
-                    _read(path, limit), "proceed" if proceed else "rollback"
-                )
-            except EpcisError as exc:
-                _fail(path, exc)
-                for problem in exc.problems[:20]:
-                    click.echo(f"  {problem}", err=True)
-                failed = True
-                continue
-            click.echo(
-                f"{path}: {result.events} 个事件，新增 {len(result.captured)}，"
-                f"已存在 {len(result.duplicates)}，错误声明 {len(result.declared)}，"
-                f"跳过 {len(result.rejected)}"
+    for path in files:
+        try:
+            result = capture.capture_bytes(
+                _read(path, capture.max_bytes), "proceed" if proceed else "rollback"
             )
-    finally:
-        capture.close()
-        store.close()
+        except EpcisError as exc:
+            _fail(path, exc)
+            for problem in exc.problems[:20]:
+                click.echo(f"  {problem}", err=True)
+            failed = True
+            continue
+        click.echo(
+            f"{path}: {result.events} 个事件，新增 {len(result.captured)}，"
+            f"已存在 {len(result.duplicates)}，错误声明 {len(result.declared)}，"
+            f"跳过 {len(result.rejected)}"
+        )
     if failed:
         sys.exit(1)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -46,14 +45,6 @@ _JSON_TYPES = ("application/json", "application/ld+json")
 _XML_TYPES = ("application/xml", "text/xml")
 
 
-def event_store_path(settings: Any) -> Path:
-    """The embedded store's file: the graph's SQLite file, else ``<data_dir>/qtrace.db``."""
-    url = str(settings.resolved_graph_url)
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///"))
-    return Path(settings.data_dir) / "qtrace.db"
-
-
 @dataclass
 class EpcisServices:
     events: EventStore
@@ -73,7 +64,7 @@ def register(app: Flask) -> None:
     qtrace = app.extensions["qtrace"]
     settings = qtrace.settings.epcis
     limit = int(app.config.get("EPCIS_MAX_BYTES") or settings.max_bytes)
-    store = EventStore(event_store_path(qtrace.settings))
+    store = EventStore(qtrace.settings.embedded_db_path)
     capture = Capture(store, qtrace.store, limit, settings.workers)
     app.extensions[EXTENSION_KEY] = EpcisServices(store, capture)
     app.register_blueprint(epcis)
