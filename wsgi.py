@@ -1,5 +1,8 @@
 """WSGI entry point for any WSGI server, e.g. ``waitress-serve wsgi:app``."""
 
-from traceability.web import create_app
+import atexit
+
+from traceability.app.web import close_app, create_app
 
 app = create_app()
+atexit.register(close_app, app)  # the server's exit closes pools, connections and drivers

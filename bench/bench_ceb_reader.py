@@ -18,10 +18,10 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from traceability.ceb.spec import MESSAGES
-from traceability.ceb.validate import validate_record
-from traceability.ceb.xml import read_message, write_message
-from traceability.generator.world import iter_transactions, plan_world
+from traceability.demo.generator.world import iter_transactions, plan_world
+from traceability.formats.ceb.spec import MESSAGES
+from traceability.formats.ceb.validate import validate_record
+from traceability.formats.ceb.xml import read_message, write_message
 
 
 @cache

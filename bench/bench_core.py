@@ -40,12 +40,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from traceability.generator.world import iter_transactions, plan_world  # noqa: E402
-from traceability.mapping import CebMapper, GraphBatch  # noqa: E402
-from traceability.privacy import PersonalDataHasher  # noqa: E402
+from traceability.analysis.trace import TraceService  # noqa: E402
+from traceability.demo.generator.world import iter_transactions, plan_world  # noqa: E402
+from traceability.formats.privacy import PersonalDataHasher  # noqa: E402
+from traceability.ingest.mapping import CebMapper, GraphBatch  # noqa: E402
 from traceability.store.port import GraphStore  # noqa: E402
 from traceability.store.sqlite import SQLiteGraphStore  # noqa: E402
-from traceability.trace import TraceService  # noqa: E402
 
 CHUNK = 1000
 HASH_KEY = "bench-hash-key-0123456789abcdef"
@@ -154,7 +154,7 @@ def http_latency(data_dir: Path, keys: list[str], batch_key: str) -> dict[str, f
     port = free_port()
     env = {**os.environ, "QTRACE_DATA_DIR": str(data_dir), "QTRACE_PRIVACY__HASH_KEY": HASH_KEY}
     server = subprocess.Popen(
-        [sys.executable, "-m", "traceability.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "traceability.app.cli", "serve", "--port", str(port)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

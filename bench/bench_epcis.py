@@ -45,7 +45,7 @@ from traceability.epcis.hashing import hash_id  # noqa: E402
 from traceability.epcis.parse import parse_document  # noqa: E402
 from traceability.epcis.store import EventStore  # noqa: E402
 from traceability.epcis.validate import document_problems  # noqa: E402
-from traceability.identifiers import gtin_check_digit  # noqa: E402
+from traceability.formats.identifiers import gtin_check_digit  # noqa: E402
 from traceability.store.sqlite import SQLiteGraphStore  # noqa: E402
 
 MAKERS = 20

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config import load_settings  # noqa: E402
-from traceability.generator.files import write_world  # noqa: E402
-from traceability.ingest import IngestReport  # noqa: E402
+from traceability.demo.generator.files import write_world  # noqa: E402
+from traceability.ingest.ingestor import IngestReport  # noqa: E402
 from traceability.services import build_services  # noqa: E402
 
 

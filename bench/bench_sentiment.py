@@ -28,7 +28,7 @@ from sentiment.config import load_opinions_config
 from sentiment.model import load_model
 from sentiment.text import tokenizer
 from sentiment.train import load_corpus
-from traceability.generator import pools
+from traceability.demo.generator import pools
 from traceability.store.port import Node
 
 MB = 1024 * 1024

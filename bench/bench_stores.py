@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_core import CHUNK, percentile, recall_batch, timed, world_chunks  # noqa: E402
 
+from traceability.analysis.trace import TraceService  # noqa: E402
 from traceability.store.neo4j import Neo4jGraphStore  # noqa: E402
 from traceability.store.port import Direction, GraphStore, NodeRef  # noqa: E402
 from traceability.store.sqlite import SQLiteGraphStore  # noqa: E402
-from traceability.trace import TraceService  # noqa: E402
 
 TRACE_RUNS = 1000
 RECALL_RUNS = 50

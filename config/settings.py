@@ -14,14 +14,16 @@ import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 DEFAULT_FILE = Path(__file__).with_name("default.toml")
 ENV_PREFIX = "QTRACE_"
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Section(BaseModel):
@@ -49,13 +51,6 @@ class ChecksSettings(_Section):
     partner_window_hours: float = Field(24.0, gt=0)
 
 
-class EpcisSettings(_Section):
-    # Largest EPCIS document accepted, in bytes.
-    max_bytes: int = Field(50 * 1024 * 1024, ge=1024)
-    # Worker processes that validate and hash large documents; empty = one per CPU.
-    workers: int | None = Field(None, ge=0, le=64)
-
-
 class LimitPeriod(_Section):
     since: dt.date
     single_transaction: Decimal
@@ -73,7 +68,46 @@ class LimitSettings(_Section):
         return current[-1]
 
 
+class SettingsError(ValueError):
+    """A settings file or variable is invalid; the message names it."""
+
+
+class FeatureSwitches(_Section):
+    # Installed features (the ``qtrace.features`` entry points) that this site turns off.
+    disabled: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLocation:
+    """A store URL parsed once: ``sqlite:///path`` (embedded file) or a Neo4j URL."""
+
+    url: str
+    engine: str  # "sqlite" | "neo4j"
+    path: Path | None = None  # the file, for the embedded engine
+
+
+NEO4J_SCHEMES = ("neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://", "bolt+ssc://")
+
+
+def parse_store_url(url: str) -> StoreLocation:
+    """The one parser of graph store URLs; raises :class:`SettingsError` naming the URL."""
+    if url.startswith("sqlite:///"):
+        return StoreLocation(url, "sqlite", Path(url.removeprefix("sqlite:///")))
+    if url.startswith(NEO4J_SCHEMES):
+        return StoreLocation(url, "neo4j")
+    raise SettingsError(
+        f"QTRACE_GRAPH_URL={url!r} 无法识别；应为空、sqlite:///路径 或 neo4j://主机:7687"
+    )
+
+
 class Settings(_Section):
+    """The settings tree.  Core sections are typed here; a feature's section (``[opinions]``,
+    ``[risk]`` …) is kept as given and validated by :meth:`section` with the feature's model.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
     data_dir: Path = Path("./var")
     graph_url: str = ""
     graph_user: str = "neo4j"
@@ -84,12 +118,16 @@ class Settings(_Section):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     checks: ChecksSettings = Field(default_factory=ChecksSettings)
-    epcis: EpcisSettings = Field(default_factory=EpcisSettings)
+    features: FeatureSwitches = Field(default_factory=FeatureSwitches)
     source_files: list[str] = Field(default_factory=list)
 
     @property
     def resolved_graph_url(self) -> str:
         return self.graph_url or f"sqlite:///{self.data_dir / 'qtrace.db'}"
+
+    @property
+    def graph_location(self) -> StoreLocation:
+        return parse_store_url(self.resolved_graph_url)
 
     @property
     def embedded_db_path(self) -> Path:
@@ -98,14 +136,21 @@ class Settings(_Section):
         Side tables (the compliance ledger, search, event store) live here whichever graph
         engine is configured.
         """
-        url = self.resolved_graph_url
-        if url.startswith("sqlite:///"):
-            return Path(url.removeprefix("sqlite:///"))
-        return self.data_dir / "qtrace.db"
+        location = self.graph_location
+        return location.path if location.path is not None else self.data_dir / "qtrace.db"
 
-
-class SettingsError(ValueError):
-    """A settings file or variable is invalid; the message names it."""
+    def section(self, name: str, model: type[M]) -> M:
+        """A feature's section of the tree, validated by the feature's model (cached)."""
+        cache = self._sections
+        if name not in cache:
+            raw = (self.model_extra or {}).get(name, {})
+            try:
+                cache[name] = model.model_validate(raw)
+            except ValidationError as exc:
+                raise SettingsError(
+                    f"配置节 [{name}] 无效 ({', '.join(self.source_files)}):\n{exc}"
+                ) from None
+        return cache[name]  # type: ignore[return-value]  # stored under this name by model
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,13 +173,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"配置文件 {path} 不是有效的 TOML: {exc}") from None
 
 
-def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+def _env_overrides(environ: Mapping[str, str], sections: set[str]) -> dict[str, Any]:
+    """``QTRACE_`` variables for core fields and for sections the files declare."""
     overrides: dict[str, Any] = {}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == f"{ENV_PREFIX}CONFIG":
             continue
         path = name[len(ENV_PREFIX) :].lower().split("__")
-        if path[0] not in Settings.model_fields:
+        if path[0] not in Settings.model_fields and path[0] not in sections:
             continue  # QTRACE_TEST_* and other tool variables are not settings
         target = overrides
         for part in path[:-1]:
@@ -153,7 +199,8 @@ def load_settings(
     if user_file:
         data = _merge(data, _read_toml(Path(user_file)))
         sources.append(str(user_file))
-    data = _merge(data, _env_overrides(environ))
+    sections = {key for key, value in data.items() if isinstance(value, dict)}
+    data = _merge(data, _env_overrides(environ, sections))
     data["source_files"] = sources
     try:
         return Settings.model_validate(data)

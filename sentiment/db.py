@@ -1,6 +1,6 @@
 """The SQLite file the opinion tables share with the graph (one file, WAL mode).
 
-Connections, pragmas and transactions come from traceability.embedded, as for every other
+Connections, pragmas and transactions come from traceability.store.embedded, as for every other
 user of the file.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from traceability.embedded import EmbeddedDatabase
+from traceability.store.embedded import EmbeddedDatabase
 
 
 class Database(EmbeddedDatabase):

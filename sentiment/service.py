@@ -12,7 +12,12 @@ from pathlib import Path
 
 from config import Settings
 from sentiment.analysis.pipeline import Analyzer
-from sentiment.config import OpinionsConfig, SourceConfig, load_opinions_config
+from sentiment.config import (
+    OpinionsConfig,
+    OpinionsSettings,
+    SourceConfig,
+    load_opinions_config,
+)
 from sentiment.crawl.crawler import Crawler, SourceRun
 from sentiment.db import Database
 from sentiment.search.sqlite import SQLiteSearchStore
@@ -32,7 +37,9 @@ class OpinionsService:
     ) -> None:
         self.settings = settings
         self.graph = store
-        self.config = config or load_opinions_config()
+        self.config = config or load_opinions_config(
+            settings.section("opinions", OpinionsSettings).config_file
+        )
         self.db = Database(db_path or settings.embedded_db_path)
         self.search = SQLiteSearchStore(self.db)
         self.state = CrawlState(self.db)

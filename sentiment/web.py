@@ -11,35 +11,25 @@ import datetime as dt
 from html import escape
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from markupsafe import Markup
 
-from sentiment.search.port import CST, Bucket, Filters, SearchQuery, SearchQueryError
+from sentiment.present import doc_json
+from sentiment.search.port import CST, Bucket, Filters, SearchQuery
 from sentiment.search.snippet import snippet_html
+from sentiment.service import OpinionsService
+from traceability.errors import InvalidInput, InvalidParameter
 
 bp = Blueprint("opinions", __name__, template_folder="templates")
-EXTENSION = "qtrace_opinions"
 
 
-def _problem(status: int, title: str, detail: str) -> Any:
-    from traceability.web.problems import problem
-
-    return problem(status, title, detail)
-
-
-def service() -> Any:
-    """The app's OpinionsService, created on first use (the model loads once, lazily)."""
-    svc = current_app.extensions.get(EXTENSION)
-    if svc is None:
-        from sentiment.service import OpinionsService
-
-        services = current_app.extensions["qtrace"]
-        svc = OpinionsService(services.settings, services.store)
-        current_app.extensions[EXTENSION] = svc
+def service() -> OpinionsService:
+    """The app's OpinionsService, built once by the composition root."""
+    svc: OpinionsService = current_app.extensions["qtrace"].feature("opinions")
     return svc
 
 
-class BadParameter(ValueError):
+class BadParameter(InvalidParameter):
     pass
 
 
@@ -95,18 +85,6 @@ def _query() -> SearchQuery:
     )
 
 
-def _hit_json(hit: Any) -> dict[str, Any]:
-    from sentiment.cli import _doc_json
-
-    return _doc_json(hit)
-
-
-@bp.errorhandler(BadParameter)
-@bp.errorhandler(SearchQueryError)
-def _bad(exc: Exception) -> Any:
-    return _problem(400, "参数错误", str(exc))
-
-
 @bp.get("/api/v1/opinions/search")
 def api_search() -> Any:
     query = _query()
@@ -115,7 +93,7 @@ def api_search() -> Any:
         "total": page.total,
         "page": query.offset // query.limit + 1,
         "size": query.limit,
-        "results": [_hit_json(h) for h in page.hits],
+        "results": [doc_json(h) for h in page.hits],
     }
 
 
@@ -198,14 +176,14 @@ def page() -> Any:
         page_ = svc.search.search(query)
         total = page_.total
         for hit in page_.hits:
-            item = _hit_json(hit)
+            item = doc_json(hit)
             item["snippetMarkup"] = Markup(snippet_html(hit.snippet, hit.highlights))
             results.append(item)
         interval = _choice("interval", ("hour", "day"), "day") or "day"
         if query.filters.entity:
             buckets = svc.search.histogram(query.filters, interval)  # type: ignore[arg-type]
             chart = trend_svg(buckets, interval)
-    except (BadParameter, SearchQueryError) as exc:
+    except InvalidInput as exc:  # a bad parameter or query, shown on the page
         error = str(exc)
     categories = {c.code: c.name for c in svc.config.categories}
     return render_template(
@@ -313,7 +291,3 @@ def openapi_paths() -> dict[str, Any]:
             }
         },
     }
-
-
-def register(app: Flask) -> None:
-    app.register_blueprint(bp)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.world_builder import build_small_world
-from traceability.privacy import PersonalDataHasher
+from traceability.formats.privacy import PersonalDataHasher
 from traceability.store.neo4j import Neo4jGraphStore, Neo4jUnavailableError
 from traceability.store.port import GraphStore
 from traceability.store.sqlite import SQLiteGraphStore

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from traceability.ceb.parse import DEFAULT_MAX_BYTES, declared_encoding
-from traceability.ceb.spec import MESSAGES, FieldSpec, MessageSpec
-from traceability.ceb.validate import validate_record
-from traceability.ceb.xml import MessageError, Record, read_message, wrap_dxp, write_message
+from traceability.formats.ceb.parse import DEFAULT_MAX_BYTES, declared_encoding
+from traceability.formats.ceb.spec import MESSAGES, FieldSpec, MessageSpec
+from traceability.formats.ceb.validate import validate_record
+from traceability.formats.ceb.xml import MessageError, Record, read_message, wrap_dxp, write_message
 
 DATA = Path(__file__).parent / "data" / "ceb"
 SAMPLES = sorted((DATA / "samples").glob("*.xml"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from traceability.ceb import spec
-from traceability.ceb.spec import MESSAGES, FieldSpec
+from traceability.formats.ceb import spec
+from traceability.formats.ceb.spec import MESSAGES, FieldSpec
 
 IMPORT = ("CEB311", "CEB312", "CEB411", "CEB412", "CEB511", "CEB512", "CEB513", "CEB514",
           "CEB621", "CEB622", "CEB623", "CEB624", "CEB625", "CEB626", "CEB711", "CEB712",

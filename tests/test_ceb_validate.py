@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from traceability.ceb.spec import MESSAGES
-from traceability.ceb.validate import decimal_problem, time_ok, validate_message, validate_record
-from traceability.ceb.xml import Record, read_message
+from traceability.formats.ceb.spec import MESSAGES
+from traceability.formats.ceb.validate import (
+    decimal_problem,
+    time_ok,
+    validate_message,
+    validate_record,
+)
+from traceability.formats.ceb.xml import Record, read_message
 
 DATA = Path(__file__).parent / "data" / "ceb"
 
@@ -178,7 +183,7 @@ def test_free_text_values_are_not_echoed(order: Record) -> None:
 
 def test_fast_pass_never_accepts_what_the_detailed_pass_rejects() -> None:
     """The one-regex fast path is only a shortcut: fuzz it against the field-by-field path."""
-    from traceability.ceb.validate import _detail, _plan
+    from traceability.formats.ceb.validate import _detail, _plan
 
     rng = random.Random(20240305)
     pool = ["", "0", "1", "-1.5", "+3", "1.", ".5", ".", "+", "1e3", "12,00", "0.500000",

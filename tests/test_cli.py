@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from traceability.cli import main
+from traceability.app.cli import main
 
 
 @pytest.fixture

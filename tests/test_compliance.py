@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from config import load_settings
-from traceability.ceb.xml import Record
-from traceability.compliance import ComplianceEngine, Ledger
-from traceability.identifiers import make_uscc, resident_id_check_char
-from traceability.privacy import PersonalDataHasher
+from traceability.analysis.compliance import ComplianceEngine, Ledger
+from traceability.formats.ceb.xml import Record
+from traceability.formats.identifiers import make_uscc, resident_id_check_char
+from traceability.formats.privacy import PersonalDataHasher
 
 BUYER_ID = "11010519491231002X"
 OTHER_ID = "41010219900307123" + resident_id_check_char("41010219900307123")

@@ -14,7 +14,7 @@ from waitress.server import create_server
 from config import load_settings
 from tests.conftest import require_or_skip
 from tests.world_builder import build_small_world
-from traceability.web import create_app
+from traceability.app.web import create_app
 
 pytestmark = pytest.mark.integration
 

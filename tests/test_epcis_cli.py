@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from traceability.cli import main
-from traceability.generator.files import write_world
+from traceability.app.cli import main
+from traceability.demo.generator.files import write_world
 
 
 def test_capture_twice_then_a_bad_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

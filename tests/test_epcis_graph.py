@@ -12,12 +12,12 @@ import pytest
 
 from tests import world_builder as wb
 from traceability import epcis as epcis_doc
+from traceability.analysis.trace import TraceService
 from traceability.epcis.capture import Capture
 from traceability.epcis.errors import EpcisError
 from traceability.epcis.store import EventStore
-from traceability.privacy import PersonalDataHasher
+from traceability.formats.privacy import PersonalDataHasher
 from traceability.store.sqlite import SQLiteGraphStore
-from traceability.trace import TraceService
 
 
 def _production() -> list[dict[str, Any]]:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 import pytest
 from click.testing import CliRunner
 
-from traceability.epcis.cli import register
+from traceability.app.cli import main
 from traceability.epcis.hashing import canonical_number, canonical_time, hash_id, prehash
 from traceability.epcis.parse import parse_document
 
@@ -59,10 +58,6 @@ def test_all_distinct_documents_give_distinct_ids() -> None:
 
 
 def test_cli_prints_one_id_per_event_in_document_order() -> None:
-    @click.group()
-    def main() -> None: ...
-
-    register(main)
     path = DATA / "examples" / "SensorDataExamples.xml"
     result = CliRunner().invoke(main, ["epcis", "hash", str(path)])
     assert result.exit_code == 0, result.output
@@ -70,10 +65,6 @@ def test_cli_prints_one_id_per_event_in_document_order() -> None:
 
 
 def test_cli_reports_a_bad_file_and_fails(tmp_path: Path) -> None:
-    @click.group()
-    def main() -> None: ...
-
-    register(main)
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     result = CliRunner().invoke(main, ["epcis", "hash", str(bad)])

@@ -36,7 +36,7 @@ def test_late_error_declaration_cuts_the_chain(tmp_path: Path, hasher) -> None:
             [e for e in batch.edges if e.type != "TRANSFORMED_INTO"],
         )
     assert services.trace.recall([world.lots["I1"]])["summary"]["orders"] == 0
-    capture = services.epcis
+    capture = services.feature("epcis").capture
     events = [transformation("I1", "F1", 1), transformation("I2", "F2", 2)]
     payload = json.dumps(document(events, [], "2026-01-20T00:00:00.000Z")).encode()
     assert capture.capture_bytes(payload).ok

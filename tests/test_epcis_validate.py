@@ -87,7 +87,7 @@ def test_document_envelope_is_checked_too() -> None:
 
 
 def test_generator_documents_are_valid(tmp_path: Path) -> None:
-    from traceability.generator.files import write_world
+    from traceability.demo.generator.files import write_world
 
     write_world(40, 5, tmp_path)
     for path in sorted((tmp_path / "epcis").iterdir()):

@@ -15,8 +15,7 @@ from flask.testing import FlaskClient
 
 from config import load_settings
 from tests import epcis_fixtures as fx
-from traceability.epcis import web as epcis_web
-from traceability.web import create_app
+from traceability.app.web import close_app, create_app
 
 DATA = Path(__file__).parent / "data" / "epcis" / "reference" / "examples"
 LD = "application/ld+json"
@@ -24,12 +23,10 @@ LD = "application/ld+json"
 
 @pytest.fixture
 def app(tmp_path: Path) -> Flask:
-    settings = load_settings(environ={"QTRACE_DATA_DIR": str(tmp_path)})
-    app = create_app(settings, EPCIS_MAX_BYTES=200_000)
-    if "epcis" not in app.blueprints:  # until traceability.web wires it in
-        epcis_web.register(app)
+    environ = {"QTRACE_DATA_DIR": str(tmp_path), "QTRACE_EPCIS__MAX_BYTES": "200000"}
+    app = create_app(load_settings(environ=environ))
     yield app
-    app.extensions[epcis_web.EXTENSION_KEY].close()
+    close_app(app)
 
 
 @pytest.fixture
@@ -52,7 +49,7 @@ def capture(app: Flask, http: FlaskClient, data: bytes, content_type: str = LD,
     assert response.status_code == 202, response.get_data(as_text=True)
     location = response.headers["Location"]
     assert location.startswith("/epcis/capture/")
-    app.extensions[epcis_web.EXTENSION_KEY].capture.wait()
+    app.extensions["qtrace"].feature("epcis").capture.wait()
     job = http.get(location)
     assert job.status_code == 200
     return job.get_json(force=True)

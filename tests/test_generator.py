@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from traceability.ceb.xml import read_message
-from traceability.generator.files import write_world
-from traceability.generator.pools import CUSTOMS_OFFICES, DISTRICTS
-from traceability.identifiers import (
+from traceability.demo.generator.files import write_world
+from traceability.demo.generator.pools import CUSTOMS_OFFICES, DISTRICTS
+from traceability.formats.ceb.xml import read_message
+from traceability.formats.identifiers import (
     is_valid_gtin,
     is_valid_hs_code,
     is_valid_resident_id,
     is_valid_uscc,
     mask_resident_id,
 )
-from traceability.registry import read_registry
+from traceability.formats.registry import read_registry
 
 ORDERS = 400
 

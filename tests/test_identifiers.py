@@ -1,4 +1,4 @@
-"""Tests for traceability.identifiers: check characters, validation, generation, masking."""
+"""Tests for traceability.formats.identifiers: check characters, validation, generation, masking."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from traceability.identifiers import (
+from traceability.formats.identifiers import (
     gtin_check_digit,
     is_valid_customs_code,
     is_valid_gtin,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from config import load_settings
-from traceability.ceb.xml import Record, write_message
-from traceability.generator.files import write_world
-from traceability.ingest import IngestReport, collect_files
+from traceability.demo.generator.files import write_world
+from traceability.formats.ceb.xml import Record, write_message
+from traceability.ingest.ingestor import IngestReport, collect_files
 from traceability.services import Services, build_services
 from traceability.store.port import NodeRef
 
@@ -97,7 +97,7 @@ def test_tax_bill_lands_on_the_inventory_it_names(loaded) -> None:
 
 def test_dxp_envelope_and_gbk_are_accepted(loaded, tmp_path: Path) -> None:
     services, _ = loaded
-    from traceability.ceb.xml import wrap_dxp
+    from traceability.formats.ceb.xml import wrap_dxp
 
     inventory = some_inventory(services)
     gbk = cancel_message(inventory["invt_no"], inventory["order_no"])

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from config import load_settings
 from graph_schema import SCHEMA
 from tests.conftest import neo4j_settings, open_test_neo4j, wipe_neo4j
-from traceability.cli import main
+from traceability.app.cli import main
 from traceability.services import ConfigurationError, build_services, open_store
 from traceability.store.neo4j import META_LABEL, Neo4jGraphStore, schema_statements
 

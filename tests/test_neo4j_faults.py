@@ -20,18 +20,19 @@ from click.testing import CliRunner
 
 from config import load_settings
 from tests.conftest import neo4j_settings, open_test_neo4j, require_or_skip, wipe_neo4j
-from traceability.cli import main
+from traceability.analysis.trace import TraceService
+from traceability.app.cli import main
+from traceability.demo.generator.files import write_world
 from traceability.epcis.capture import Capture
+from traceability.epcis.ingest import EpcisDocumentHandler
 from traceability.epcis.store import EventStore
-from traceability.generator.files import write_world
-from traceability.ingest import Ingestor, collect_files
-from traceability.privacy import PersonalDataHasher
+from traceability.formats.privacy import PersonalDataHasher
+from traceability.ingest.ingestor import Ingestor, collect_files
 from traceability.services import ConfigurationError, build_services
 from traceability.store.copy import checkpoint_path, copy_store
 from traceability.store.neo4j import Neo4jAuthError, Neo4jGraphStore, Neo4jStoreError
 from traceability.store.port import GraphStore, StoreError
 from traceability.store.sqlite import SQLiteGraphStore
-from traceability.trace import TraceService
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,11 @@ HASHER = PersonalDataHasher(b"neo4j-fault-test-key-0123456789ab")
 
 def _ingestor(store: GraphStore, events: Path) -> Ingestor:
     """Like ``Services.ingestor()``: EPCIS documents go through capture into ``events``."""
-    return Ingestor(store, HASHER, epcis=Capture(EventStore(events), store, workers=1))
+    return Ingestor(
+        store,
+        HASHER,
+        handlers=[EpcisDocumentHandler(Capture(EventStore(events), store, workers=1))],
+    )
 
 
 @pytest.fixture(scope="module")

@@ -15,15 +15,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import open_test_neo4j, wipe_neo4j
+from traceability.analysis.trace import TraceService
+from traceability.demo.generator.files import write_world
 from traceability.epcis.capture import Capture
+from traceability.epcis.ingest import EpcisDocumentHandler
 from traceability.epcis.store import EventStore
-from traceability.generator.files import write_world
-from traceability.ingest import Ingestor, collect_files
-from traceability.privacy import PersonalDataHasher
+from traceability.formats.privacy import PersonalDataHasher
+from traceability.ingest.ingestor import Ingestor, collect_files
 from traceability.store.neo4j import Neo4jGraphStore
 from traceability.store.port import Direction, Edge, GraphStore, Node, NodeRef, RecallRow
 from traceability.store.sqlite import SQLiteGraphStore
-from traceability.trace import TraceService
 
 # -- more of the port contract ------------------------------------------------------------
 
@@ -121,7 +122,11 @@ def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _ingestor(store: GraphStore, hasher: PersonalDataHasher, events: Path) -> Ingestor:
     """Like ``Services.ingestor()``: EPCIS documents go through capture (own event store)."""
-    return Ingestor(store, hasher, epcis=Capture(EventStore(events), store, workers=1))
+    return Ingestor(
+        store,
+        hasher,
+        handlers=[EpcisDocumentHandler(Capture(EventStore(events), store, workers=1))],
+    )
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,9 @@ from sentiment.crawl.encoding import decode
 from sentiment.crawl.fetcher import Fetcher, FetchError
 from sentiment.crawl.netguard import AddressPolicy, BlockedAddressError
 from sentiment.crawl.throttle import HostThrottle
-from sentiment.localsite import LocalSite, Response
 from sentiment.search.port import SearchQuery
 from sentiment.service import OpinionsService
+from traceability.demo.localsite import LocalSite, Response
 from traceability.store.port import Node
 from traceability.store.sqlite import SQLiteGraphStore
 

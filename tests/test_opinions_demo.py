@@ -11,11 +11,10 @@ from lxml import etree
 
 from config.settings import load_settings
 from sentiment.crawl.discover import sitemap_links
-from sentiment.demo import GBK_POSTS, SPIKE, build_site, run_demo
 from sentiment.search.port import Filters, SearchQuery
-from sentiment.service import OpinionsService
-from traceability.generator.files import write_world
-from traceability.ingest import collect_files
+from traceability.demo.generator.files import write_world
+from traceability.demo.opinions import GBK_POSTS, SPIKE, build_site, run_demo
+from traceability.ingest.ingestor import collect_files
 from traceability.services import build_services
 
 SEED = 20261127
@@ -31,10 +30,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     services = build_services(settings)
     report = services.ingestor().ingest_paths(collect_files([world]))
     assert report.ok
-    summary = run_demo(settings, services.store, manifest, world)
-    service = OpinionsService(settings, services.store)  # the same file, read afterwards
+    service = services.feature("opinions")
+    summary = run_demo(settings, service, manifest, world)
     yield {"summary": summary, "manifest": manifest, "service": service, "store": services.store}
-    service.close()
     services.close()
 
 

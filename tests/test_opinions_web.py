@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from flask import Flask
 
-from config import Settings
+from config import load_settings
 from sentiment import web
 from sentiment.search.port import CST, Mention, OpinionDoc
-from sentiment.service import OpinionsService
 from sentiment.state import Signal
+from traceability.app.web import close_app, create_app
 
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=CST)
 ENTITY = Mention("Product", "06941234567892", "奇维牧场婴儿配方奶粉1段", 0, 4, "奇维牧场")
@@ -21,20 +19,8 @@ ENTITY = Mention("Product", "06941234567892", "奇维牧场婴儿配方奶粉1�
 
 @pytest.fixture
 def client(tmp_path: Path):
-    app = Flask(
-        "qtrace_test",
-        template_folder=str(Path(web.__file__).parents[1] / "traceability/web/templates"),
-    )
-    ui = __import__("flask").Blueprint(
-        "ui", __name__, static_folder=str(Path(web.__file__).parents[1] / "traceability/web/static")
-    )
-    ui.add_url_rule("/", "index", lambda: "")
-    ui.add_url_rule("/recall", "recall_page", lambda: "")
-    api = __import__("flask").Blueprint("api", __name__)
-    api.add_url_rule("/api/v1/openapi.json", "openapi", lambda: {})
-    app.register_blueprint(ui)
-    app.register_blueprint(api)
-    service = OpinionsService(Settings(data_dir=tmp_path), None)
+    app = create_app(load_settings(environ={"QTRACE_DATA_DIR": str(tmp_path)}))
+    service = app.extensions["qtrace"].feature("opinions")
     docs = []
     for i in range(5):
         docs.append(OpinionDoc(
@@ -46,11 +32,8 @@ def client(tmp_path: Path):
     service.state.add_signal(
         Signal("spike", "k", T0, "商品「奇维牧场」负面提及激增 <b>", entity=ENTITY.entity)
     )
-    app.extensions["qtrace"] = SimpleNamespace(settings=service.settings, store=None)
-    app.extensions[web.EXTENSION] = service
-    web.register(app)
     yield app.test_client()
-    service.close()
+    close_app(app)
 
 
 def test_search_api(client) -> None:

@@ -1,4 +1,4 @@
-"""Tests for the static reference data in traceability.generator.pools."""
+"""Tests for the static reference data in traceability.demo.generator.pools."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from traceability.generator import pools
-from traceability.generator.pools import (
+from traceability.demo.generator import pools
+from traceability.demo.generator.pools import (
     COUNTRIES,
     CUSTOMS_OFFICES,
     CUSTOMS_UNITS,
@@ -33,7 +33,7 @@ from traceability.generator.pools import (
     make_product_barcode,
     sample_price,
 )
-from traceability.identifiers import (
+from traceability.formats.identifiers import (
     is_valid_gtin,
     is_valid_hs_code,
     is_valid_resident_id,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sentiment.cli import register
 from sentiment.lexicon import LEXICON_FILE, load_lexicon, load_terms, mark_negation
 from sentiment.model import MODEL_FILE, load_model, prepare
 from sentiment.train import evaluate, load_corpus, metrics, train
+from traceability.app.cli import main
 
 DATA = Path(__file__).parent / "data"
 
@@ -114,10 +114,6 @@ def test_lexicon_file_is_well_formed() -> None:
 
 
 def test_classify_cli_writes_one_json_line_per_input() -> None:
-    import click
-
-    main = click.Group("qtrace")
-    register(main)
     text = "质量很好，做工精细，五星好评\n假货！防伪码查不到，差评\n\n"
     result = CliRunner().invoke(main, ["sentiment", "classify"], input=text)
     assert result.exit_code == 0, result.output

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.world_builder import AGENT, CARRIER, EBC, EBP1, EBP2, M1_GLN, M2_GLN, PAY
-from traceability.keys import KeyError_
+from traceability.analysis.trace import TraceService
+from traceability.errors import NotFound
+from traceability.formats.keys import InvalidKey
 from traceability.store.port import GraphStore
-from traceability.trace import NotFound, TraceService
 
 
 @pytest.fixture
@@ -100,11 +101,11 @@ def test_recall_of_two_batches_counts_each_order_once(service, small_world) -> N
 @pytest.mark.parametrize(
     ("kind", "key", "direction", "error"),
     [
-        ("parcel", "x", "both", KeyError_),
-        ("order", "no-colon", "both", KeyError_),
-        ("order", "EBP:O1", "sideways", KeyError_),
-        ("product", "12345", "both", KeyError_),
-        ("product", "4000002000029", "both", KeyError_),  # bad check digit
+        ("parcel", "x", "both", InvalidKey),
+        ("order", "no-colon", "both", InvalidKey),
+        ("order", "EBP:O1", "sideways", InvalidKey),
+        ("product", "12345", "both", InvalidKey),
+        ("product", "4000002000029", "both", InvalidKey),  # bad check digit
         ("order", "4101960001:NOPE", "both", NotFound),
     ],
 )
@@ -116,5 +117,5 @@ def test_bad_trace_requests(service, kind, key, direction, error) -> None:
 def test_recall_of_unknown_batch_is_not_found(service) -> None:
     with pytest.raises(NotFound):
         service.recall(["04000002000028:NOPE"])
-    with pytest.raises(KeyError_):
+    with pytest.raises(InvalidKey):
         service.recall([])

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from config import load_settings
 from tests.world_builder import build_small_world
-from traceability.web import create_app
+from traceability.app.web import create_app
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from traceability.ceb.xml import Record
 from traceability.epcis.graph import epcis_event
-from traceability.identifiers import gtin_check_digit
-from traceability.mapping import CebMapper, GraphBatch
-from traceability.privacy import PersonalDataHasher
+from traceability.formats.ceb.xml import Record
+from traceability.formats.identifiers import gtin_check_digit
+from traceability.formats.privacy import PersonalDataHasher
+from traceability.ingest.mapping import CebMapper, GraphBatch
 
 
 def gtin13(body12: str) -> str:

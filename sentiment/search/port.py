@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+from traceability.errors import InvalidParameter
+
 CST = dt.timezone(dt.timedelta(hours=8), "CST")
 Sentiment = Literal["negative", "positive"]
 Interval = Literal["hour", "day"]
@@ -113,7 +115,7 @@ class HourlyCount:
     count: int
 
 
-class SearchQueryError(ValueError):
+class SearchQueryError(InvalidParameter):
     """The query text or a filter cannot be used (the message is zh-CN)."""
 
 

@@ -26,7 +26,7 @@ from traceability.epcis.parse import DEFAULT_MAX_BYTES, json_event, parse_docume
 from traceability.epcis.store import EventStore, Stored, iso_ms, now_ms
 from traceability.epcis.validate import check_event, document_problems
 from traceability.epcis.writer import master_data
-from traceability.mapping import GraphBatch, MappingError
+from traceability.ingest.mapping import GraphBatch, MappingError
 from traceability.store.port import GraphStore
 from traceability.store.traversal import RETRACTED
 

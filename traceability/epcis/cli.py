@@ -1,6 +1,6 @@
 """``qtrace epcis …``: event hash IDs, validation and capture from the command line.
 
-``register(main)`` adds the ``epcis`` group to the qtrace CLI.  ``qtrace epcis hash FILE``
+The EPCIS feature adds the ``epcis`` group to the qtrace CLI.  ``qtrace epcis hash FILE``
 prints the CBV 2.0 hash ID of each event of a JSON-LD or XML document in document order,
 one per line, as the reference implementation's test vectors list them.
 """
@@ -99,7 +99,7 @@ def validate_command(files: tuple[Path, ...], max_bytes: int) -> None:
 @click.pass_obj
 def capture_command(ctx: Any, files: tuple[Path, ...], proceed: bool) -> None:
     """把 EPCIS 文档采集进事件库与图库 (与 POST /epcis/capture 相同，但同步执行)。"""
-    capture = ctx.services.epcis  # the services' capture, closed with them when the command ends
+    capture = ctx.services.feature("epcis").capture  # closed with the services at exit
     failed = False
     for path in files:
         try:
@@ -119,7 +119,3 @@ def capture_command(ctx: Any, files: tuple[Path, ...], proceed: bool) -> None:
         )
     if failed:
         sys.exit(1)
-
-
-def register(main: click.Group) -> None:
-    main.add_command(epcis_group)

@@ -15,7 +15,7 @@ import functools
 import re
 from collections.abc import Callable
 
-from traceability.identifiers import gtin_check_digit
+from traceability.formats.identifiers import gtin_check_digit
 
 DL = "https://id.gs1.org/"
 

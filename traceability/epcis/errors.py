@@ -8,7 +8,10 @@ client sees every mistake at once instead of fixing them one round trip at a tim
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
+
+from traceability.errors import QtraceError
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,17 +25,39 @@ class Problem:
         return f"{self.pointer or '/'}: {self.message}"
 
 
-@dataclass(eq=False)
-class EpcisError(ValueError):
-    """An EPCIS document, event or request cannot be accepted."""
+_ZH_TITLES = {
+    "ValidationException": "校验未通过",
+    "QueryParameterException": "查询参数错误",
+    "NoSuchResourceException": "未找到",
+    "ResourceAlreadyExistsException": "资源已存在",
+    "CaptureLimitExceededException": "超出采集上限",
+    "UnsupportedMediaTypeException": "不支持的媒体类型",
+    "ImplementationException": "服务器内部错误",
+}
+_EXIT_CODES = {400: 3, 404: 4, 409: 5, 413: 8, 415: 3}
 
-    message: str
-    exception: str = "ValidationException"
-    status: int = 400
-    problems: list[Problem] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        ValueError.__init__(self, self.message)
+class EpcisError(QtraceError, ValueError):
+    """An EPCIS document, event or request cannot be accepted.
+
+    A member of the one hierarchy whose problem ``type`` is the binding's exception name,
+    so the app's single handler renders it as the EPCIS OpenAPI document specifies.
+    """
+
+    code = "epcis"
+
+    def __init__(
+        self,
+        message: str,
+        exception: str = "ValidationException",
+        status: int = 400,
+        problems: list[Problem] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exception = exception
+        self._status = status
+        self.problems = problems or []
 
     def __str__(self) -> str:
         if not self.problems:
@@ -42,9 +67,34 @@ class EpcisError(ValueError):
         return f"{self.message}: {shown}{more}"
 
     @property
+    def status(self) -> int:  # type: ignore[override]  # per instance: the binding's status
+        return self._status
+
+    @property
+    def http_status(self) -> int:
+        return self._status
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]  # follows the HTTP status
+        return _EXIT_CODES.get(self._status, 1)
+
+    @property
+    def title(self) -> str:  # type: ignore[override]  # named after the EPCIS exception
+        return f"{_ZH_TITLES.get(self.exception, self.exception)} ({self.exception})"
+
+    @property
     def type_uri(self) -> str:
         """The problem ``type`` the EPCIS OpenAPI binding uses."""
         return f"epcisException:{self.exception}"
+
+    @property
+    def problem_type(self) -> str:
+        return self.type_uri
+
+    def problem_extra(self) -> dict[str, Any]:
+        if not self.problems:
+            return {}
+        return {"errors": [{"pointer": p.pointer, "message": p.message} for p in self.problems]}
 
 
 def validation(message: str, problems: list[Problem] | None = None) -> EpcisError:

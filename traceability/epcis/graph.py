@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from traceability.epcis import digital_link
-from traceability.mapping import CHINA_TZ, GraphBatch, MappingError
+from traceability.ingest.mapping import CHINA_TZ, GraphBatch, MappingError
 from traceability.store.port import NodeRef
 
 _LGTIN = re.compile(r"https://id\.gs1\.org/01/(\d{14})/10/(.+)\Z")
@@ -168,5 +168,5 @@ def _lot(
 
 
 def epcis_event(event: Mapping[str, Any], master: Mapping[str, Mapping[str, str]]) -> GraphBatch:
-    """Drop-in replacement for ``traceability.mapping.epcis_event``."""
+    """Drop-in replacement for ``traceability.ingest.mapping.epcis_event``."""
     return event_records(event, master)

@@ -24,9 +24,9 @@ from typing import Any
 
 import orjson
 
-from traceability.embedded import EmbeddedDatabase
 from traceability.epcis import digital_link
 from traceability.epcis.model import Event
+from traceability.store.embedded import EmbeddedDatabase
 
 SCHEMA_VERSION = "1"
 
@@ -132,7 +132,7 @@ def _place(body: dict[str, Any], field: str) -> str | None:
 
 
 class EventStore:
-    """EPCIS events in the embedded SQLite file (traceability.embedded), beside the graph."""
+    """EPCIS events in the embedded SQLite file (traceability.store.embedded), beside the graph."""
 
     def __init__(self, path: str | Path) -> None:
         self.database = EmbeddedDatabase(path)

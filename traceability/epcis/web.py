@@ -1,6 +1,6 @@
 """The EPCIS 2.0 REST binding under ``/epcis``: capture jobs, events, SimpleEventQuery.
 
-``register(app)`` adds the blueprint and its error handlers to the qtrace Flask app.
+The blueprint joins the app through the EPCIS feature (:mod:`traceability.epcis.feature`).
 Errors are RFC 7807 problem+json whose ``type`` is the EPCIS exception
 (``epcisException:ValidationException`` …) and whose text is zh-CN.
 """
@@ -8,15 +8,12 @@ Errors are RFC 7807 problem+json whose ``type`` is the EPCIS exception
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Flask, Response, current_app, json, request
+from flask import Blueprint, Response, current_app, json, request
 
-from traceability.epcis.capture import Capture
 from traceability.epcis.errors import (
-    EpcisError,
     not_found,
     too_large,
     unsupported_media,
@@ -24,65 +21,19 @@ from traceability.epcis.errors import (
 )
 from traceability.epcis.parse import load_json, syntax_of
 from traceability.epcis.query import run as run_query
-from traceability.epcis.store import EventStore
+from traceability.epcis.service import EpcisServices
 from traceability.epcis.writer import EPCIS_CONTEXT
-from traceability.web.problems import problem
 
 epcis = Blueprint("epcis", __name__, url_prefix="/epcis")
 
-EXTENSION_KEY = "qtrace.epcis"
 VERSION_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
-_ZH_TITLES = {
-    "ValidationException": "校验未通过",
-    "QueryParameterException": "查询参数错误",
-    "NoSuchResourceException": "未找到",
-    "ResourceAlreadyExistsException": "资源已存在",
-    "CaptureLimitExceededException": "超出采集上限",
-    "UnsupportedMediaTypeException": "不支持的媒体类型",
-    "ImplementationException": "服务器内部错误",
-}
 _JSON_TYPES = ("application/json", "application/ld+json")
 _XML_TYPES = ("application/xml", "text/xml")
 
 
-@dataclass
-class EpcisServices:
-    events: EventStore
-    capture: Capture
-
-    def close(self) -> None:
-        self.capture.close()
-        self.events.close()
-
-
 def services() -> EpcisServices:
-    return current_app.extensions[EXTENSION_KEY]
-
-
-def register(app: Flask) -> None:
-    """Add ``/epcis`` to the app, sharing the app's graph store and settings."""
-    qtrace = app.extensions["qtrace"]
-    settings = qtrace.settings.epcis
-    limit = int(app.config.get("EPCIS_MAX_BYTES") or settings.max_bytes)
-    store = EventStore(qtrace.settings.embedded_db_path)
-    capture = Capture(store, qtrace.store, limit, settings.workers)
-    app.extensions[EXTENSION_KEY] = EpcisServices(store, capture)
-    app.register_blueprint(epcis)
-
-
-def epcis_problem(error: EpcisError) -> Response:
-    extra: dict[str, Any] = {"type": error.type_uri}
-    if error.problems:
-        extra["errors"] = [{"pointer": p.pointer, "message": p.message} for p in error.problems]
-    title = f"{_ZH_TITLES.get(error.exception, error.exception)} ({error.exception})"
-    response = problem(error.status, title, error.message, **extra)
-    response.headers.update(VERSION_HEADERS)
-    return response
-
-
-@epcis.errorhandler(EpcisError)
-def _epcis_error(error: EpcisError) -> Response:
-    return epcis_problem(error)
+    """The EPCIS service the composition root built for this app."""
+    return current_app.extensions["qtrace"].feature("epcis")
 
 
 @epcis.after_request

@@ -1,6 +1,6 @@
 """Write EPCIS 2.0 JSON-LD documents (the generator's side) and read their master data.
 
-``document`` and ``vocabulary`` build what :mod:`traceability.generator.files` writes;
+``document`` and ``vocabulary`` build what :mod:`traceability.demo.generator.files` writes;
 ``read_document`` returns a document's events and master data keyed by party URN or
 GTIN-14, which is what the graph mapping names products and manufacturers from.
 """
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from traceability.epcis.errors import EpcisError, validation
-from traceability.identifiers import gtin_check_digit
+from traceability.formats.identifiers import gtin_check_digit
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 MDA = "urn:epcglobal:cbv:mda#"

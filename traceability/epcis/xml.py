@@ -1,6 +1,6 @@
 """EPCIS 2.0 XML to the normalised JSON-LD form, with a hardened parser.
 
-The XML is parsed by :func:`traceability.ceb.parse.parse_document`: no DTD (a DOCTYPE or
+The XML is parsed by :func:`traceability.formats.ceb.parse.parse_document`: no DTD (a DOCTYPE or
 entity declaration is refused before parsing), no entity resolution, no network, no huge
 trees, a size limit, and the encodings senders really use.  The element mapping follows
 the EPCIS 2.0 XML↔JSON correspondence: CBV URNs become bare terms, quantities numbers,
@@ -15,13 +15,13 @@ from typing import Any
 
 from lxml import etree
 
-from traceability.ceb.parse import MessageError
-from traceability.ceb.parse import parse_document as parse_untrusted
 from traceability.epcis.errors import validation
 from traceability.epcis.model import EVENT_TYPES, Document, Event
 from traceability.epcis.parse import normalise_vocabulary
 from traceability.epcis.vocab import DEFAULT_NAMESPACES
 from traceability.epcis.writer import EPCIS_CONTEXT
+from traceability.formats.ceb.parse import MessageError
+from traceability.formats.ceb.parse import parse_document as parse_untrusted
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _WRAPPERS = frozenset({"extension", "baseExtension"})

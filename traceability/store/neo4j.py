@@ -53,7 +53,9 @@ from neo4j.exceptions import (
     TransientError,
 )
 
+from config.settings import NEO4J_SCHEMES
 from graph_schema import SCHEMA, Label, RelType
+from traceability.errors import ConfigurationError, StoreUnavailable
 from traceability.store.port import (
     Direction,
     Edge,
@@ -77,7 +79,7 @@ META_LABEL = "QtraceMeta"
 KEY = "key"
 """Property holding a node's business key."""
 
-URL_SCHEMES = ("neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://", "bolt+ssc://")
+URL_SCHEMES = NEO4J_SCHEMES
 
 T = TypeVar("T")
 
@@ -86,12 +88,15 @@ class Neo4jStoreError(StoreError):
     """A Neo4j operation failed; the message says which setting or action fixes it."""
 
 
-class Neo4jAuthError(Neo4jStoreError):
+class Neo4jAuthError(Neo4jStoreError, ConfigurationError):
     """Neo4j rejected the configured user or password."""
 
 
-class Neo4jUnavailableError(Neo4jStoreError):
+class Neo4jUnavailableError(Neo4jStoreError, StoreUnavailable):
     """Neo4j could not be reached (wrong URL, server down, or restarting too long)."""
+
+    def __init__(self, detail: str) -> None:
+        StoreUnavailable.__init__(self, detail, store="Neo4j")
 
 
 # -- identifiers and Cypher text ---------------------------------------------------------

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from graph_schema import SCHEMA
+from traceability.errors import QtraceError
 
 PropValue = str | int | float | bool | None | list[str] | list[int] | list[float]
 Props = Mapping[str, PropValue]
@@ -85,7 +86,7 @@ class RecallRow(NamedTuple):
     district: Node | None
 
 
-class StoreError(RuntimeError):
+class StoreError(QtraceError, RuntimeError):
     """The store could not complete an operation; nothing was written."""
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from graph_schema import SCHEMA
-from traceability.embedded import EmbeddedDatabase
+from traceability.store.embedded import EmbeddedDatabase
 from traceability.store.port import (
     Direction,
     Edge,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from traceability.ceb.xml import wrap_dxp
+from traceability.formats.ceb.xml import wrap_dxp
 
 HERE = Path(__file__).parent
 CEB = "http://www.chinaport.gov.cn/ceb"

@@ -1,0 +1,1 @@
+"""Analysis over the graph and the ledger: trace, recall, findings."""

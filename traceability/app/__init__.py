@@ -1,0 +1,1 @@
+"""Entry points: the ``qtrace`` command line and the Flask app."""

@@ -1,0 +1,1 @@
+"""Message formats, identifiers and reference data: pure functions, no store, web or CLI."""
