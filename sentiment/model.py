@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sentiment.lexicon import Lexicon, load_lexicon, mark_negation
+from sentiment.text import tokenizer
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 MODEL_FILE = MODEL_DIR / "sentiment-v2.json.gz"
@@ -136,8 +137,6 @@ class SentimentModel:
         return Prediction("positive" if score >= 0.5 else "negative", score)
 
     def predict(self, text: str) -> Prediction:
-        from sentiment.text import tokenizer
-
         prepared = prepare(text)
         return self.predict_tokens(prepared, tokenizer().lcut(prepared))
 

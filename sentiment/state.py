@@ -19,6 +19,7 @@ from typing import Any
 from sentiment.analysis import simhash as sh
 from sentiment.db import Database
 from sentiment.search.sqlite import from_db_time, to_db_time
+from traceability.store.migrations import Component, Migration, migrate
 
 _DDL = [
     "CREATE TABLE IF NOT EXISTS opinion_pages ("
@@ -42,6 +43,10 @@ _DDL = [
     " evidence TEXT NOT NULL DEFAULT '[]')",
     "CREATE INDEX IF NOT EXISTS opinion_signals_time ON opinion_signals (detected_at)",
 ]
+
+SCHEMA = Component(
+    "opinions_state", (Migration(1, "pages, sources, runs, fingerprints, signals", tuple(_DDL)),)
+)
 
 
 @dataclass(slots=True)
@@ -104,9 +109,7 @@ class CrawlState:
         self.db = db
 
     def ensure_schema(self) -> None:
-        with self.db.transaction() as conn:
-            for statement in _DDL:
-                conn.execute(statement)
+        migrate(self.db, SCHEMA)
 
     # -- pages ---------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from sentiment.model import (
     prepare,
     write_model,
 )
+from sentiment.text import plain_tokenizer
 
 SEED = 20261127
 C_GRID = (0.03, 0.05, 0.1, 0.25)
@@ -89,8 +90,6 @@ def load_corpus(seed: int = SEED) -> Corpus:
 
 def featurise(texts: Sequence[str]) -> tuple[list[list[str]], list[tuple[float, float]]]:
     """Binary features and lexicon values of each text, as :mod:`sentiment.model` scores."""
-    from sentiment.text import plain_tokenizer
-
     tok = plain_tokenizer()
     lexicon = load_lexicon()
     docs, lex = [], []
@@ -121,8 +120,6 @@ def metrics(gold: Sequence[int], predicted: Sequence[int]) -> dict[str, float]:
 
 def evaluate(model: SentimentModel, examples: Sequence[Example]) -> dict[str, float]:
     """Metrics of ``model`` on ``examples``, tokenised without entity user words."""
-    from sentiment.text import plain_tokenizer
-
     tok = plain_tokenizer()
     predicted = []
     for e in examples:
@@ -133,7 +130,7 @@ def evaluate(model: SentimentModel, examples: Sequence[Example]) -> dict[str, fl
 
 
 def _matrix(vectoriser: Any, docs: list[list[str]], lex: list[tuple[float, float]]) -> Any:
-    import scipy.sparse as sparse
+    import scipy.sparse as sparse  # inside: scipy and scikit-learn are dev-only (training)
 
     return sparse.hstack([vectoriser.transform(docs), sparse.csr_matrix(lex)]).tocsr()
 
@@ -146,7 +143,7 @@ def _fit(
     A small weight table scores faster (it stays in the processor's cache while jieba
     runs) and the refit lets the kept features take up what the dropped ones carried.
     """
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import CountVectorizer  # dev-only, as above
     from sklearn.linear_model import LogisticRegression
 
     def fit(vectoriser: Any) -> Any:

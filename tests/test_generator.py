@@ -19,7 +19,7 @@ from traceability.formats.identifiers import (
     is_valid_uscc,
     mask_resident_id,
 )
-from traceability.formats.registry import read_registry
+from traceability.ingest.registry import read_registry
 
 ORDERS = 400
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.world_builder import AGENT, CARRIER, EBC, EBP1, EBP2, M1_GLN, M2_GLN, PAY
+from traceability.analysis.keys import InvalidKey
 from traceability.analysis.trace import TraceService
 from traceability.errors import NotFound
-from traceability.formats.keys import InvalidKey
 from traceability.store.port import GraphStore
 
 

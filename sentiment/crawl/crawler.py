@@ -26,7 +26,7 @@ from sentiment.config import OpinionsConfig, SourceConfig
 from sentiment.crawl import discover
 from sentiment.crawl.encoding import UndecodableError, decode
 from sentiment.crawl.extract import extract
-from sentiment.crawl.fetcher import Fetcher, FetchError, FetchResult
+from sentiment.crawl.fetcher import Fetcher, FetchError, FetchResult, host_key
 from sentiment.crawl.robots import RobotsCache
 from sentiment.crawl.urls import canonical_url
 from sentiment.search.port import CST, OpinionDoc, SearchStore
@@ -105,8 +105,6 @@ class Crawler:
     def crawl_source(self, source: SourceConfig) -> SourceRun:
         run = SourceRun(source.name, self.clock())
         if source.delay is not None:
-            from sentiment.crawl.fetcher import host_key
-
             self.fetcher.throttle.set_floor(host_key(source.url), source.delay)
         budget = [self.config.crawler.max_pages_per_run]
         try:

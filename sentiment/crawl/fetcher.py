@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+import certifi
 import urllib3
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ProtocolError
@@ -199,8 +200,6 @@ class Fetcher:
     def _pool(self, scheme: str, ip: str, port: int, hostname: str) -> urllib3.HTTPConnectionPool:
         """A one-connection pool to the checked address (never re-resolving the name)."""
         if scheme == "https":
-            import certifi
-
             return urllib3.HTTPSConnectionPool(
                 ip, port, maxsize=1, server_hostname=hostname, assert_hostname=hostname,
                 cert_reqs="CERT_REQUIRED", ca_certs=certifi.where(), timeout=self.timeout,

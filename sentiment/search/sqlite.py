@@ -32,6 +32,7 @@ from sentiment.search.port import (
     Sentiment,
 )
 from sentiment.search.snippet import make_snippet
+from traceability.store.migrations import Component, Migration, migrate
 
 _DDL = [
     "CREATE TABLE IF NOT EXISTS opinion_docs ("
@@ -56,6 +57,8 @@ _DDL = [
     "CREATE VIRTUAL TABLE IF NOT EXISTS opinion_fts USING fts5("
     " title, body, tokenize = 'unicode61 remove_diacritics 0')",
 ]
+
+SCHEMA = Component("opinions_search", (Migration(1, "documents and the FTS5 index", tuple(_DDL)),))
 
 _TIME = "%Y-%m-%dT%H:%M:%S"
 _BUCKET_FORMAT = {"hour": "%Y-%m-%dT%H:00:00", "day": "%Y-%m-%dT00:00:00"}
@@ -90,9 +93,7 @@ class SQLiteSearchStore:
         self.db = path if isinstance(path, Database) else Database(path)
 
     def ensure_schema(self) -> None:
-        with self.db.transaction() as conn:
-            for statement in _DDL:
-                conn.execute(statement)
+        migrate(self.db, SCHEMA)
 
     def close(self) -> None:
         self.db.close()

@@ -16,8 +16,8 @@ from typing import Any
 import networkx as nx
 
 from graph_schema import SCHEMA, STAGE_ORDER
+from traceability.analysis.keys import InvalidKey, parse_key
 from traceability.errors import NotFound
-from traceability.formats.keys import InvalidKey, parse_key
 from traceability.store.port import Direction, GraphStore, Node, NodeRef, Subgraph
 
 # Pseudonymous linkage values stay inside the store; they mean nothing to a reader.

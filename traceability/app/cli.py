@@ -20,6 +20,7 @@ from config import Settings
 from graph_schema import SCHEMA
 from traceability.analysis.compliance import FINDING_TYPES
 from traceability.analysis.describe import describe
+from traceability.analysis.keys import KINDS
 from traceability.app.context import (
     Context,
     QtraceGroup,
@@ -33,7 +34,6 @@ from traceability.app.context import (
 from traceability.app.web import serve_app
 from traceability.errors import InvalidParameter, QtraceError
 from traceability.features import installed_features
-from traceability.formats.keys import KINDS
 from traceability.ingest.ingestor import collect_files
 from traceability.store.copy import checkpoint_path, copy_store
 from traceability.store.factory import open_store, open_store_url

@@ -23,7 +23,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from traceability.epcis import digital_link
-from traceability.ingest.mapping import CHINA_TZ, GraphBatch, MappingError
+from traceability.formats.ceb.times import CHINA_TZ
+from traceability.ingest.mapping import GraphBatch, MappingError
 from traceability.store.port import NodeRef
 
 _LGTIN = re.compile(r"https://id\.gs1\.org/01/(\d{14})/10/(.+)\Z")

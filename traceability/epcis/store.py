@@ -27,8 +27,7 @@ import orjson
 from traceability.epcis import digital_link
 from traceability.epcis.model import Event
 from traceability.store.embedded import EmbeddedDatabase
-
-SCHEMA_VERSION = "1"
+from traceability.store.migrations import Component, Migration, migrate
 
 DDL = (
     "CREATE TABLE IF NOT EXISTS epcis_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -59,6 +58,8 @@ DDL = (
     " captured INTEGER NOT NULL DEFAULT 0, duplicates INTEGER NOT NULL DEFAULT 0,"
     " errors TEXT NOT NULL DEFAULT '[]')",
 )
+
+SCHEMA = Component("epcis", (Migration(1, "events, identifiers, capture jobs", DDL),))
 
 _ID_FIELDS = (
     ("epcList", "epc"), ("childEPCs", "child"), ("inputEPCList", "input"),
@@ -147,20 +148,7 @@ class EventStore:
         self.database.close()
 
     def ensure_schema(self) -> None:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in DDL:
-                db.execute(statement)
-            db.execute(
-                "INSERT INTO epcis_meta(name, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                (SCHEMA_VERSION,),
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        migrate(self.database, SCHEMA)
 
     # -- writes --------------------------------------------------------------------------
 

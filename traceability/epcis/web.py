@@ -19,7 +19,7 @@ from traceability.epcis.errors import (
     unsupported_media,
     validation,
 )
-from traceability.epcis.parse import load_json, syntax_of
+from traceability.epcis.parse import context_namespaces, load_json, syntax_of
 from traceability.epcis.query import run as run_query
 from traceability.epcis.service import EpcisServices
 from traceability.epcis.writer import EPCIS_CONTEXT
@@ -103,8 +103,6 @@ def capture_event() -> Response:
     event = load_json(data)
     if not isinstance(event, dict):
         raise validation("请求体应为一个 EPCIS 事件 JSON 对象")
-    from traceability.epcis.parse import context_namespaces
-
     key = services().capture.capture_event(event, context_namespaces(event.get("@context")))
     return Response(status=201, headers={"Location": f"/epcis/events/{quote(key, safe='')}"})
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from traceability.epcis.errors import EpcisError, validation
+from traceability.epcis.parse import parse_document
 from traceability.formats.identifiers import gtin_check_digit
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
@@ -89,7 +90,5 @@ def master_data(vocabularies: Iterable[Any]) -> dict[str, dict[str, str]]:
 
 def read_document(data: bytes) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
     """Events (normalised JSON-LD) and master data of a JSON-LD or XML document."""
-    from traceability.epcis.parse import parse_document
-
     parsed = parse_document(data)
     return [e.body for e in parsed.events], master_data(parsed.vocabularies)

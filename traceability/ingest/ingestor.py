@@ -20,9 +20,9 @@ from traceability.formats.ceb.spec import MESSAGES
 from traceability.formats.ceb.validate import validate_message
 from traceability.formats.ceb.xml import DEFAULT_MAX_BYTES, MessageError, read_message
 from traceability.formats.privacy import PersonalDataHasher
-from traceability.formats.registry import is_registry, read_registry, registry_row
 from traceability.ingest.handlers import DocumentHandler
-from traceability.ingest.mapping import CebMapper, GraphBatch, MappingError
+from traceability.ingest.mapping import CebMapper, GraphBatch
+from traceability.ingest.registry import is_registry, read_registry, registry_row
 from traceability.store.port import GraphStore
 
 SUFFIXES = {".xml", ".json", ".jsonld", ".csv"}
@@ -141,7 +141,7 @@ class Ingestor:
             for index, row in enumerate(rows, 1):
                 try:
                     batch.extend(registry_row(row))
-                except MappingError as exc:
+                except InvalidInput as exc:  # MappingError and bad field formats
                     raise IngestError(str(exc), index) from None
             return Prepared(fmt, len(rows), batch)
         try:
@@ -159,7 +159,7 @@ class Ingestor:
         for index, record in enumerate(message.records, 1):
             try:
                 batch.extend(self.mapper.map(code, record))
-            except MappingError as exc:
+            except InvalidInput as exc:  # MappingError and bad field formats
                 raise IngestError(str(exc), index) from None
         actions = self.compliance.prepare(code, message.records) if self.compliance else []
         return Prepared(code, len(message.records), batch, actions)

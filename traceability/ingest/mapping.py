@@ -8,16 +8,16 @@ Personal data is hashed and masked here, before anything reaches a store.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from traceability.analysis.keys import normalize_gtin
 from traceability.errors import InvalidInput
+from traceability.formats.ceb.times import ceb_time
 from traceability.formats.ceb.xml import Record
-from traceability.formats.keys import normalize_gtin
 from traceability.formats.privacy import (
     PersonalDataHasher,
     mask_address,
@@ -27,8 +27,6 @@ from traceability.formats.privacy import (
 )
 from traceability.formats.reference import customs_office_name, district_info
 from traceability.store.port import Edge, Node, NodeRef, clean_props
-
-CHINA_TZ = dt.timezone(dt.timedelta(hours=8))
 
 
 class MappingError(InvalidInput):
@@ -50,31 +48,6 @@ class GraphBatch:
     def extend(self, other: GraphBatch) -> None:
         self.nodes.extend(other.nodes)
         self.edges.extend(other.edges)
-
-
-def ceb_time(value: str | None) -> str | None:
-    """``YYYYMMDD[hhmmss[fff]]`` (China time) to ISO 8601 with +08:00.
-
-    Built by slicing, with ``datetime`` only validating the fields: strptime was a tenth
-    of all ingest time.
-    """
-    if not value:
-        return None
-    digits = value.strip()
-    if not digits.isdigit() or len(digits) not in (8, 14, 17):
-        raise MappingError(f"时间格式应为 YYYYMMDDhhmmss，收到 {value!r}")
-    fields = [int(digits[i:j]) for i, j in ((0, 4), (4, 6), (6, 8))]
-    clock = [int(digits[i:j]) for i, j in ((8, 10), (10, 12), (12, 14))] if len(digits) > 8 else []
-    try:
-        dt.datetime(*fields, *clock)
-    except ValueError:
-        raise MappingError(f"时间无效: {value!r}") from None
-    if not clock:
-        return f"{digits[0:4]}-{digits[4:6]}-{digits[6:8]}T00:00:00+08:00"
-    return (
-        f"{digits[0:4]}-{digits[4:6]}-{digits[6:8]}T{digits[8:10]}:{digits[10:12]}:"
-        f"{digits[12:14]}+08:00"
-    )
 
 
 def amount(value: str | None, name: str) -> str | None:

@@ -18,10 +18,10 @@ from traceability.analysis.compliance import checks
 from traceability.analysis.compliance.checks import Doc, dec
 from traceability.analysis.compliance.findings import Finding
 from traceability.analysis.compliance.ledger import Ledger
+from traceability.formats.ceb.times import ceb_time
 from traceability.formats.ceb.xml import Record
 from traceability.formats.identifiers import mask_resident_id
 from traceability.formats.privacy import PersonalDataHasher, mask_address, mask_name, mask_phone
-from traceability.ingest.mapping import ceb_time
 
 
 @dataclass(slots=True)

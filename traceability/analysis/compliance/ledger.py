@@ -18,6 +18,7 @@ from typing import Any
 from traceability.analysis.compliance.checks import Doc
 from traceability.analysis.compliance.findings import FINDING_TYPES, Finding
 from traceability.store.embedded import EmbeddedDatabase
+from traceability.store.migrations import Component, Migration, migrate
 
 _DDL = [
     """CREATE TABLE IF NOT EXISTS compliance_documents (
@@ -34,6 +35,11 @@ _DDL = [
         active INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS compliance_findings_by_code ON compliance_findings (code)",
 ]
+
+SCHEMA = Component(
+    "compliance",
+    (Migration(1, "documents and findings", tuple(_DDL)),),
+)
 
 ACTIVE = "active"
 
@@ -56,9 +62,7 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.database = EmbeddedDatabase(path, row_factory=sqlite3.Row)
         self.path = self.database.path
-        with self.transaction() as db:
-            for statement in _DDL:
-                db.execute(statement)
+        migrate(self.database, SCHEMA)
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -8,9 +8,9 @@ from flask import Blueprint, current_app, jsonify, request
 
 from graph_schema import SCHEMA
 from traceability.analysis.compliance import FINDING_TYPES
+from traceability.analysis.keys import InvalidKey
 from traceability.app.web.openapi import openapi_document
 from traceability.app.web.problems import problem
-from traceability.formats.keys import InvalidKey
 from traceability.ingest.ingestor import IngestReport
 from traceability.services import Services
 

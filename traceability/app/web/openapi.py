@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from traceability.analysis.keys import KIND_ZH, KINDS
 from traceability.features import Feature
-from traceability.formats.keys import KIND_ZH, KINDS
 
 
 def _problem_response(description: str) -> dict[str, Any]:

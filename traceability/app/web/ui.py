@@ -8,10 +8,10 @@ from flask import Blueprint, current_app, render_template, request
 
 from traceability.analysis.compliance import FINDING_TYPES
 from traceability.analysis.describe import describe
+from traceability.analysis.keys import KIND_ZH, KINDS, InvalidKey
 from traceability.app.web.picture import BOX_H, BOX_W, lay_out
 from traceability.errors import NotFound
 from traceability.features import NavItem
-from traceability.formats.keys import KIND_ZH, KINDS, InvalidKey
 from traceability.services import Services
 
 ui = Blueprint("ui", __name__, template_folder="templates", static_folder="static",

@@ -21,7 +21,7 @@ from traceability.demo.generator.world import (
 )
 from traceability.formats.ceb.spec import MAX_RECORDS_PER_MESSAGE
 from traceability.formats.ceb.xml import Record, write_message
-from traceability.formats.registry import REGISTRY_FILE, REGISTRY_HEADER
+from traceability.ingest.registry import REGISTRY_FILE, REGISTRY_HEADER
 
 EVENTS_PER_DOCUMENT = 500
 _EVENT_NS = uuid.UUID("6f1c3e9a-5b7d-4c1e-9a2f-3d8e7b6a5c40")
