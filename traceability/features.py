@@ -12,7 +12,9 @@ a package that exposes one :class:`Feature` object.  The object says what the fe
 - ``nav``: entries of the console's navigation bar, ``examples``: one-click examples on
   the console's front page;
 - ``ingest``: document handlers that ``qtrace ingest`` and the ingest API route files to;
-- ``jobs``: scheduled jobs for ``qtrace worker`` (added by the risk feature's scheduler).
+- ``jobs``: scheduled jobs for ``qtrace worker`` (added by the risk feature's scheduler);
+- ``setup_app``: a last look at the finished Flask app (the accounts feature installs its
+  request guard there, so that it sees every endpoint of every feature).
 
 Features are discovered from the ``qtrace.features`` entry-point group in
 ``pyproject.toml`` — the one registry, as pytest and Datasette do it.  The core names no
@@ -33,7 +35,7 @@ from traceability.errors import ConfigurationError
 
 if TYPE_CHECKING:  # annotations only: the composition root imports this module
     import click
-    from flask import Blueprint
+    from flask import Blueprint, Flask
 
     from traceability.ingest.handlers import DocumentHandler
     from traceability.services import Services
@@ -72,6 +74,8 @@ class Feature:
     ingest: Callable[[Services], Iterable[DocumentHandler]] | None = None
     jobs: Callable[[Services], Iterable[Job]] | None = None
     examples: Callable[[Services], Iterable[dict[str, Any]]] | None = None
+    # Called with the finished app (every blueprint registered): request guards, headers.
+    setup_app: Callable[[Flask, Services], None] | None = None
     # Names of features whose service ``build`` needs first.
     requires: tuple[str, ...] = field(default=())
 

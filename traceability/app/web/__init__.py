@@ -45,6 +45,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_error_handler(QtraceError, error_response)
     app.register_error_handler(HTTPException, http_error_response)
     app.register_error_handler(Exception, unexpected_error_response)
+    for feature in services.features:
+        if feature.setup_app is not None:
+            feature.setup_app(app, services)
     return app
 
 
