@@ -119,7 +119,7 @@ def opinions_crawl(ctx: click.Context, names: tuple[str, ...], due: bool, as_jso
 
 def _filters(source: str | None, entity: str | None, sentiment: str | None,
              category: str | None, since: str | None, until: str | None) -> Filters:  # fmt: skip
-    return Filters(source=source, entity=entity, sentiment=sentiment, category=category,  # type: ignore[arg-type]
+    return Filters(source=source, entity=entity, sentiment=sentiment, category=category,  # type: ignore[arg-type]  # checked: Choice
                    since=_time(since), until=_time(until))  # fmt: skip
 
 
@@ -156,7 +156,7 @@ def opinions_search(ctx: click.Context, query: str, source: str | None, entity: 
     try:
         page = service.search.search(
             SearchQuery(query, _filters(source, entity, sentiment, category, since, until),
-                        sort, 0, limit)  # type: ignore[arg-type]
+                        sort, 0, limit)  # type: ignore[arg-type]  # checked: Choice
         )  # fmt: skip
     except SearchQueryError as exc:
         raise click.ClickException(str(exc)) from None
@@ -187,7 +187,7 @@ def opinions_trend(ctx: click.Context, source: str | None, entity: str | None,
     try:
         buckets = service.search.histogram(
             _filters(source, entity, sentiment, category, since, until),
-            interval,  # type: ignore[arg-type]
+            interval,  # type: ignore[arg-type]  # checked: Choice
         )
     except SearchQueryError as exc:
         raise click.ClickException(str(exc)) from None

@@ -66,7 +66,7 @@ def _filters() -> Filters:
     return Filters(
         source=request.args.get("source") or None,
         entity=request.args.get("entity") or None,
-        sentiment=_choice("sentiment", ("negative", "positive"), None),  # type: ignore[arg-type]
+        sentiment=_choice("sentiment", ("negative", "positive"), None),  # type: ignore[arg-type]  # checked: Choice
         category=request.args.get("category") or None,
         since=_time("since"),
         until=_time("until"),
@@ -79,7 +79,7 @@ def _query() -> SearchQuery:
     return SearchQuery(
         text=request.args.get("q", ""),
         filters=_filters(),
-        sort=_choice("sort", ("time", "relevance"), "time"),  # type: ignore[arg-type]
+        sort=_choice("sort", ("time", "relevance"), "time"),  # type: ignore[arg-type]  # checked: Choice
         offset=(_int("page", 1, 1, 10_000) - 1) * size,
         limit=size,
     )
@@ -108,7 +108,7 @@ def _buckets_json(buckets: list[Bucket]) -> list[dict[str, Any]]:
 def api_trend() -> Any:
     interval = _choice("interval", ("hour", "day"), "day")
     filters = _filters()
-    buckets = service().search.histogram(filters, interval)  # type: ignore[arg-type]
+    buckets = service().search.histogram(filters, interval)  # type: ignore[arg-type]  # checked: Choice
     return {"interval": interval, "entity": filters.entity, "buckets": _buckets_json(buckets)}
 
 
@@ -181,7 +181,7 @@ def page() -> Any:
             results.append(item)
         interval = _choice("interval", ("hour", "day"), "day") or "day"
         if query.filters.entity:
-            buckets = svc.search.histogram(query.filters, interval)  # type: ignore[arg-type]
+            buckets = svc.search.histogram(query.filters, interval)  # type: ignore[arg-type]  # checked: Choice
             chart = trend_svg(buckets, interval)
     except InvalidInput as exc:  # a bad parameter or query, shown on the page
         error = str(exc)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 
-def _pattern(node: dict[str, dict], terminal: str) -> str:  # type: ignore[type-arg]
+def _pattern(node: dict[str, dict[str, Any]], terminal: str) -> str:
     branches = [
         re.escape(ch) + _pattern(child, terminal)
         for ch, child in sorted(node.items())
@@ -27,7 +28,7 @@ def _pattern(node: dict[str, dict], terminal: str) -> str:  # type: ignore[type-
 
 def trie_regex(words: Iterable[str]) -> re.Pattern[str] | None:
     """A pattern matching any of ``words``, longest first at each position."""
-    root: dict[str, dict] = {}  # type: ignore[type-arg]
+    root: dict[str, dict[str, Any]] = {}
     terminal = ""
     count = 0
     for word in words:

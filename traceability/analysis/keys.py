@@ -65,7 +65,7 @@ def parse_key(kind: str, key: str) -> ParsedKey:
         raise InvalidKey(str(exc)) from None
     if "gtin" in parts:
         parts["gtin"] = normalize_gtin(parts["gtin"])
-    return ParsedKey(kind, NodeRef(label.name, label.key_of(parts)))
+    return ParsedKey(kind, NodeRef(label.name, label.key_of(dict(parts))))
 
 
 def kind_of(label: str) -> str | None:

@@ -89,7 +89,7 @@ def layers(nodes: Iterable[NodeRef], edges: Iterable[Any]) -> dict[NodeRef, int]
 
 def responsibility(nodes: dict[NodeRef, Node], edges: Iterable[Any]) -> list[dict[str, Any]]:
     """One hop per (role, enterprise, record): who is accountable, in chain order."""
-    hops = []
+    hops: list[dict[str, Any]] = []
     for edge in edges:
         role = SCHEMA.rel(edge.type).role
         if role is None:

@@ -64,7 +64,8 @@ class CommandError(click.ClickException):
     def __init__(self, error: QtraceError) -> None:
         super().__init__(str(error))
         self.error = error
-        self.exit_code = error.exit_code
+        # click reads the code from the instance: one class serves every error class.
+        self.exit_code = error.exit_code  # type: ignore[misc]
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"错误 Error [{self.error.code}]: {self.format_message()}", err=True)

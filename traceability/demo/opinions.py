@@ -164,9 +164,10 @@ def build_site(
             routes[f"/post/{post['id']}.html"] = Response(
                 200, _page(post["title"], post["text"], post["when"]).encode(), html_type
             )
-    board = [p for p in posts if p["board"] == "html"]
+    board_posts = [p for p in posts if p["board"] == "html"]
     links = "".join(
-        f'<li><a href="/post/{p["id"]}.html">{html.escape(p["title"])}</a></li>' for p in board
+        f'<li><a href="/post/{p["id"]}.html">{html.escape(p["title"])}</a></li>'
+        for p in board_posts
     )
     routes["/board/"] = Response(
         200,

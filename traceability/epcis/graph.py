@@ -104,7 +104,8 @@ def event_records(
     event_id = event_id or event.get("eventID")
     owner_uri = _owner(event)
     maker = _party(batch, owner_uri, master) if owner_uri else None
-    ilmd = event.get("ilmd") if isinstance(event.get("ilmd"), Mapping) else {}
+    found = event.get("ilmd")
+    ilmd: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     if (
         kind == "ObjectEvent"
         and event.get("action") == "ADD"

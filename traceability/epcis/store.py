@@ -161,7 +161,9 @@ class EventStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             known = self._known([r.hash_id for r in records])
-            rows, ids, transactions = [], [], []
+            rows: list[tuple[Any, ...]] = []
+            ids: list[tuple[str, str, int]] = []
+            transactions: list[tuple[str, str, int]] = []
             next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM epcis_events").fetchone()[0]
             seen: set[str] = set()
             for record in records:

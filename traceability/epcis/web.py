@@ -130,7 +130,9 @@ def events() -> Response:
         query = urlencode({**args, "nextPageToken": page.next_token})
         headers["Link"] = f'<{request.base_url}?{query}>; rel="next"'
         headers["GS1-Next-Page-Token"] = page.next_token
-    return _json(body, **headers)
+    response = _json(body)
+    response.headers.update(headers)
+    return response
 
 
 @epcis.get("/events/<path:event_id>")

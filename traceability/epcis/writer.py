@@ -74,7 +74,7 @@ def master_data(vocabularies: Iterable[Any]) -> dict[str, dict[str, str]]:
             if not isinstance(element, dict):
                 continue
             element_id = str(element.get("id", ""))
-            attrs = {
+            attrs: dict[str, Any] = {
                 _ATTRIBUTE_NAMES[a["id"]]: a.get("attribute")
                 for a in element.get("attributes") or []
                 if isinstance(a, dict) and a.get("id") in _ATTRIBUTE_NAMES

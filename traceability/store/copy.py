@@ -126,7 +126,7 @@ def _pages(
     method = source.iter_nodes if is_label else source.iter_edges
     if copied and last is not None and _supports_after(method):
         after: Any = last[0] if is_label else (last[0], last[1])
-        yield from method(name, batch_size, after=after)  # type: ignore[call-arg]
+        yield from method(name, batch_size, after=after)  # type: ignore[call-arg]  # probed above
         return
     skip = copied
     for page in method(name, batch_size):

@@ -35,6 +35,7 @@ the large parameter lists of a load about four times faster than the pure-Python
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -109,6 +110,11 @@ def _label(name: str) -> Label:
 
 def _rel(name: str) -> RelType:
     return SCHEMA.rel(name)
+
+
+def _consume(tx: Any, query: str) -> Any:
+    """Run one schema statement in a managed transaction."""
+    return tx.run(query).consume()
 
 
 def _q(identifier: str) -> str:
@@ -260,7 +266,7 @@ class _Walker:
         if query is None:
             query = self.queries[rules] = _expand_query(rules)
         found = []
-        for s, t, d, rp, yid, yl, yp in self.tx.run(query, ids=frontier):  # type: ignore[arg-type]
+        for s, t, d, rp, yid, yl, yp in self.tx.run(query, ids=frontier):
             if rp.get(RETRACTED):
                 continue
             if yid not in self.seen:
@@ -513,6 +519,10 @@ class Neo4jGraphStore:
         except Neo4jError as exc:
             raise Neo4jStoreError(f"Neo4j {what} 失败: {exc.message}") from exc
 
+    def _expand_rows(self, query: str, ids: Any) -> list[Any]:
+        """One level of a trace walk, for :class:`_Replay`."""
+        return self._rows(query, "追溯", ids=ids)
+
     def _rows(self, query: str, what: str, **params: Any) -> list[Any]:
         """Run ONE read statement in an auto-commit transaction: a single round trip.
 
@@ -526,7 +536,7 @@ class Neo4jGraphStore:
         while True:
             try:
                 with self._session() as session:
-                    return list(session.run(query, params))  # type: ignore[arg-type]
+                    return list(session.run(query, params))
             except (ServiceUnavailable, SessionExpired, TransientError) as exc:
                 if time.monotonic() + delay > deadline:
                     raise Neo4jUnavailableError(
@@ -569,13 +579,13 @@ class Neo4jGraphStore:
             if name in constraints or name in indexes:
                 report.existing.append(name)
                 continue
-            self._write(lambda tx, s=statement: tx.run(s).consume(), "创建约束/索引")
+            self._write(functools.partial(_consume, query=statement), "创建约束/索引")
             report.created.append(name)
         for kind, names in (("CONSTRAINT", constraints), ("INDEX", indexes)):
             for name in sorted(names):
                 if name.startswith(SCHEMA_PREFIX) and name not in wanted_names:
                     drop = f"DROP {kind} {_q(name)} IF EXISTS"
-                    self._write(lambda tx, q=drop: tx.run(q).consume(), "删除过时的约束/索引")
+                    self._write(functools.partial(_consume, query=drop), "删除过时的约束/索引")
                     report.dropped.append(name)
         self._write(
             lambda tx: tx.run(
@@ -664,7 +674,7 @@ class Neo4jGraphStore:
         params |= {f"e{i}": edge_rows[g] for i, g in enumerate(edge_groups)}
 
         def work(tx: ManagedTransaction) -> None:
-            tx.run(query, params).consume()  # type: ignore[arg-type]
+            tx.run(query, params).consume()
 
         self._write(work, "写入")
 
@@ -733,9 +743,7 @@ class Neo4jGraphStore:
         results = []
         for i, direction in enumerate(directions):
             expand = self._expand_query_for(expand_rules(direction))
-            replay = _Replay(
-                rows[0][f"levels{i}"], lambda ids, q=expand: self._rows(q, "追溯", ids=ids)
-            )
+            replay = _Replay(rows[0][f"levels{i}"], functools.partial(self._expand_rows, expand))
             results.append(walk(replay, rows[0]["id"], root_node, direction, depth, max_nodes))
             if replay.went_live:
                 self.walk_fallbacks += 1
@@ -754,7 +762,7 @@ class Neo4jGraphStore:
         label = _label(root.label)
 
         def work(tx: ManagedTransaction) -> Subgraph | None:
-            record = tx.run(self._root_query(label.name), key=root.key).single()  # type: ignore[arg-type]
+            record = tx.run(self._root_query(label.name), key=root.key).single()
             if record is None:
                 return None
             root_node = _node_from([label.name], record["p"])

@@ -94,8 +94,11 @@ class StoreError(QtraceError, RuntimeError):
 class GraphStore(Protocol):
     """The graph store port."""
 
-    def ensure_schema(self) -> None:
-        """Create tables/constraints/indexes derived from graph_schema (idempotent)."""
+    def ensure_schema(self) -> object:
+        """Create tables/constraints/indexes derived from graph_schema (idempotent).
+
+        An adapter may return a report of what it created (Neo4j does, for ``migrate``).
+        """
 
     def upsert(self, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
         """Write one batch atomically: all of it or none of it."""

@@ -112,9 +112,9 @@ class SQLiteGraphStore:
             # MERGE semantics: an edge creates its missing end nodes.
             merged.setdefault(edge.src, _NO_PROPS)
             merged.setdefault(edge.dst, _NO_PROPS)
-            ident = (edge.src, edge.type, edge.dst)
-            known = edge_map.get(ident)
-            edge_map[ident] = edge.props if known is None else {**known, **edge.props}
+            edge_ident = (edge.src, edge.type, edge.dst)
+            known = edge_map.get(edge_ident)
+            edge_map[edge_ident] = edge.props if known is None else {**known, **edge.props}
         db = self.database.writer
         try:
             db.execute("BEGIN IMMEDIATE")

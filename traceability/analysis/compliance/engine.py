@@ -9,6 +9,7 @@ resolves findings, all in one ledger transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -62,7 +63,7 @@ class ComplianceEngine:
         return [handler(r) for r in records] if handler else []
 
     def _consignee(self, head: dict[str, str]) -> dict[str, dict[str, str]]:
-        values = {
+        values: dict[str, tuple[str, Callable[[str], str]]] = {
             "name": (head.get("consignee", ""), mask_name),
             "phone": (head.get("consigneeTelephone", ""), mask_phone),
             "address": (head.get("consigneeAddress", ""), mask_address),

@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = Flask(__name__)
     app.config.update(JSON_AS_ASCII=False)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # as above
     app.extensions[EXTENSION] = services
     app.register_blueprint(api)
     app.register_blueprint(ui)

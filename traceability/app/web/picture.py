@@ -3,10 +3,17 @@
 Columns come from the trace (a longest-path layering computed with networkx); this module
 only places boxes within columns and draws edges between them, as data for an inline SVG
 template, so the console needs no JavaScript library and no CDN.
+
+``Picture.width``/``height`` are the drawing's exact extent (boxes plus margins, no gap
+after the last column), used as the SVG's ``viewBox``; the page scales the SVG down to fit
+its column (see ``console.css``) and scrolls only when that would make the text too small.
+Labels are clipped by display width (a CJK character is about twice a Latin one) so that
+no text runs out of its box, or out of the picture in the right-most column.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +24,9 @@ BOX_W, BOX_H = 176, 46
 GAP_X, GAP_Y = 64, 14
 MARGIN = 16
 MAX_DRAWN = 240
+# Display-width budgets, in half-width units (one Latin character = 1, one CJK = 2),
+# for the text inside a box: 12px titles and 10px subtitles, 8px padding each side.
+TITLE_UNITS, SUBTITLE_UNITS = 24, 28
 
 LABEL_COLOURS = {
     "Enterprise": "#e8eefc",
@@ -63,8 +73,26 @@ class Picture:
     omitted: int
 
 
+def _units(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``text`` cut to ``limit`` display units, an ellipsis (2 units) marking the cut."""
+    if sum(_units(c) for c in text) <= limit:
+        return text
+    used, kept = 2, []
+    for char in text:
+        used += _units(char)
+        if used > limit:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + "…"
+
+
+def extent(count: int, size: int, gap: int) -> int:
+    """Length of ``count`` boxes of ``size`` with ``gap`` between them, plus both margins."""
+    return MARGIN * 2 + count * size + max(count - 1, 0) * gap
 
 
 def lay_out(result: dict[str, Any]) -> Picture:
@@ -85,8 +113,8 @@ def lay_out(result: dict[str, Any]) -> Picture:
             text = describe(node["label"], node["key"], node["props"])
             boxes.append(
                 Box(
-                    node["id"], x, y, _clip(f"{node['labelZh']} {text}", 16),
-                    _clip(node["key"], 26), LABEL_COLOURS.get(node["label"], "#ffffff"),
+                    node["id"], x, y, _clip(f"{node['labelZh']} {text}", TITLE_UNITS),
+                    _clip(node["key"], SUBTITLE_UNITS), LABEL_COLOURS.get(node["label"], "#ffffff"),
                     node["id"] == root_id,
                 )
             )  # fmt: skip
@@ -100,8 +128,8 @@ def lay_out(result: dict[str, Any]) -> Picture:
                 lines.append(Line(x1 + BOX_W // 2, y1 + BOX_H, x2 + BOX_W // 2, y2, edge["typeZh"]))
     tallest = max((len(c) for c in columns.values()), default=1)
     return Picture(
-        width=MARGIN * 2 + len(order) * (BOX_W + GAP_X),
-        height=MARGIN * 2 + tallest * (BOX_H + GAP_Y),
+        width=extent(max(len(order), 1), BOX_W, GAP_X),
+        height=extent(tallest, BOX_H, GAP_Y),
         boxes=boxes,
         lines=lines,
         omitted=len(nodes) - len(drawn),

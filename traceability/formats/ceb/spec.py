@@ -74,7 +74,7 @@ def _table(text: str) -> tuple[FieldSpec, ...]:
             low, high = int(low_text), int(high_text)
         elif size:
             high = int(size)
-        kind = next((_KINDS[f] for f in flags if f in _KINDS), "text")
+        kind: Kind = next((_KINDS[f] for f in flags if f in _KINDS), "text")
         fields.append(FieldSpec(name, high, "!" in flags, kind, low))
     return tuple(fields)
 

@@ -20,10 +20,10 @@ def ceb_time(value: str | None) -> str | None:
     digits = value.strip()
     if not digits.isdigit() or len(digits) not in (8, 14, 17):
         raise InvalidInput(f"时间格式应为 YYYYMMDDhhmmss，收到 {value!r}")
-    fields = [int(digits[i:j]) for i, j in ((0, 4), (4, 6), (6, 8))]
-    clock = [int(digits[i:j]) for i, j in ((8, 10), (10, 12), (12, 14))] if len(digits) > 8 else []
+    parts = [int(digits[i:j]) for i, j in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))]
+    clock = len(digits) > 8
     try:
-        dt.datetime(*fields, *clock)
+        dt.datetime(parts[0], parts[1], parts[2], *(parts[3:] if clock else ()))
     except ValueError:
         raise InvalidInput(f"时间无效: {value!r}") from None
     if not clock:
