@@ -99,16 +99,21 @@ log_tail() { # log_tail FILE...: the last lines of each existing file, to stderr
     done
 }
 
-# pid files hold the pid of a process started with setsid, i.e. the leader of its own process
-# group; every process of the service (the ES CLI and its server JVM) is in that group.
+# pid files hold the pid of the launch wrapper (see launch_service), started with setsid, i.e. the
+# leader of its own process group; every process of the service (the Neo4j JVM; the ES CLI and
+# its server JVM) is in that group. SERVICE.exit receives the exit status of the service's
+# command once it ends, SERVICE.log its stdout and stderr.
 pid_file() { echo "$RUN/$1.pid"; }
+exit_file() { echo "$RUN/$1.exit"; }
 
 service_marker() { # a string the service's command line must contain (guards against pid reuse)
     case "$1" in
-        neo4j) echo "Launcher.java" ;;
-        es) echo "elasticsearch" ;; # matches setsid/setpriv/env, bin/elasticsearch and the JVMs
+        neo4j) echo "Launcher.java" ;; # the wrapper's arguments and the JVM's
+        es) echo "elasticsearch" ;;    # the wrapper, setpriv/env, bin/elasticsearch and the JVMs
     esac
 }
+
+service_name() { case "$1" in es) echo elasticsearch ;; *) echo "$1" ;; esac; }
 
 running_pid() { # running_pid SERVICE -> prints the pid and returns 0 if the service is running
     local file pid
@@ -116,11 +121,23 @@ running_pid() { # running_pid SERVICE -> prints the pid and returns 0 if the ser
     [ -f "$file" ] || return 1
     pid="$(cat "$file" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$(service_marker "$1")"; then
+    if pid_alive "$pid" && has_marker "$1" "$pid"; then
         echo "$pid"
         return 0
     fi
     return 1
+}
+
+pid_alive() { # pid_alive PID -> 0 if the process exists and is not a zombie
+    local stat
+    kill -0 "$1" 2>/dev/null || return 1
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0 # no /proc entry to read: trust kill -0
+    stat="${stat##*) }"                                   # the state follows "pid (comm) "
+    [ "${stat:0:1}" != Z ] && [ "${stat:0:1}" != X ]
+}
+
+has_marker() { # has_marker SERVICE PID -> 0 if the command line of PID contains the marker
+    tr '\0' ' ' <"/proc/$2/cmdline" 2>/dev/null | grep -qF -- "$(service_marker "$1")"
 }
 
 group_alive() { kill -0 -- "-$1" 2>/dev/null; }
@@ -299,6 +316,80 @@ cmd_env() {
     cat "$RUN/env.sh"
 }
 
+# ---------------------------------------------------------------------------- launch and startup
+# The wrapper every service runs under, as `bash -c "$LAUNCH_WRAPPER" NAME EXIT_FILE CMD...`: it
+# runs CMD as its child and writes CMD's exit status to EXIT_FILE when CMD ends, so a failed
+# start can report it. `trap :` keeps it alive through the SIGTERM of a stop until CMD has shut
+# down (CMD itself gets the default action back: traps with a handler are reset on exec).
+# shellcheck disable=SC2016 # expanded by the wrapper, not here
+LAUNCH_WRAPPER='exit_file=$1
+shift
+trap : TERM INT HUP
+"$@"
+rc=$?
+printf "%s\n" "$rc" >"$exit_file"
+exit "$rc"'
+
+declare -gA LAUNCHED_PID=() LAUNCHED_AT=() # what this invocation launched, per service
+# How long a just-forked pid may still run this script's code (fork done, exec of setsid not yet)
+# before it must show the service's marker. Only a heavily loaded machine needs more than 1 s.
+EXEC_GRACE="${QTRACE_SERVICES_EXEC_GRACE:-30}"
+
+# launch_service SERVICE LOG CMD...: start CMD in the background in its own session (setsid), with
+# stdout and stderr to LOG, and record the pid. Right after this the pid is still a fork of this
+# shell, not yet the service: startup_check allows for that.
+launch_service() {
+    local svc="$1" log="$2"
+    shift 2
+    rm -f "$(exit_file "$svc")"
+    # 9>&- / 8>&-: do not inherit the run-dir and fetch locks.
+    setsid "$BASH" -c "$LAUNCH_WRAPPER" "qtrace-$svc" "$(exit_file "$svc")" "$@" \
+        </dev/null >"$log" 2>&1 8>&- 9>&- &
+    LAUNCHED_PID[$svc]=$!
+    LAUNCHED_AT[$svc]=$SECONDS
+    echo "${LAUNCHED_PID[$svc]}" >"$(pid_file "$svc")"
+}
+
+# describe_exit SERVICE PID: sets EXIT_TEXT to how the launched process ended (not in a $(...):
+# `wait` only knows the status of this shell's own children).
+describe_exit() {
+    local svc="$1" pid="$2" rc file
+    file="$(exit_file "$svc")"
+    if [ -s "$file" ]; then
+        rc="$(cat "$file")"
+        if [[ "$rc" =~ ^[0-9]+$ ]] && [ "$rc" -gt 128 ]; then
+            EXIT_TEXT="exit status $rc: killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo "$((rc - 128))")"
+        else
+            EXIT_TEXT="exit status $rc"
+        fi
+    elif [ "${LAUNCHED_PID[$svc]:-}" = "$pid" ]; then
+        rc=0
+        wait "$pid" 2>/dev/null || rc=$?
+        EXIT_TEXT="the launch ended with status $rc before $(service_name "$svc") ran"
+    else
+        EXIT_TEXT="exit status unknown: not started by this command"
+    fi
+}
+
+# startup_check SERVICE LOG...: returns 0 while the service may still come up. Calls start_failed
+# (showing the LOGs) when the launched process has really ended, or when the pid never turned into
+# the service. Liveness is kill -0 (not a zombie); the command-line marker is only required once
+# the process has had EXEC_GRACE seconds to exec.
+startup_check() {
+    local svc="$1" pid
+    shift
+    pid="$(cat "$(pid_file "$svc")" 2>/dev/null || true)"
+    if [[ "$pid" =~ ^[0-9]+$ ]] && [ ! -s "$(exit_file "$svc")" ] && pid_alive "$pid"; then
+        has_marker "$svc" "$pid" && return 0
+        if [ "${LAUNCHED_PID[$svc]:-}" = "$pid" ] && [ $((SECONDS - LAUNCHED_AT[$svc])) -lt "$EXEC_GRACE" ]; then
+            return 0 # forked, not yet exec'd
+        fi
+        start_failed "$svc" "pid $pid did not turn into $(service_name "$svc") within ${EXEC_GRACE}s (command line: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-200))" "$@"
+    fi
+    describe_exit "$svc" "$pid"
+    start_failed "$svc" "$(service_name "$svc") exited during startup ($EXIT_TEXT); its stdout/stderr: $1" "$@"
+}
+
 # ---------------------------------------------------------------------------- Neo4j
 neo4j_launch() {
     local pid
@@ -317,12 +408,11 @@ neo4j_launch() {
     local log="$RUN/neo4j.log"
     [ -f "$log" ] && mv -f "$log" "$log.1"
     say "starting neo4j $NEO4J_VERSION on bolt://127.0.0.1:$NEO4J_PORT (home $NEO4J_HOME_DIR, log $log)"
-    # setsid: own process group, so stop can signal all of it; 9>&-: do not inherit the lock.
     QTRACE_SERVICES_NEO4J_PORT="$NEO4J_PORT" \
     QTRACE_SERVICES_NEO4J_HTTP_PORT="$NEO4J_HTTP_PORT" \
     QTRACE_SERVICES_NEO4J_PASSWORD="$NEO4J_PASSWORD" \
     QTRACE_SERVICES_NEO4J_HOME="$NEO4J_HOME_DIR" \
-        setsid "$(java_bin)" \
+        launch_service neo4j "$log" "$(java_bin)" \
         -Xms256m -Xmx"$NEO4J_HEAP" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
         -XX:-OmitStackTraceInFastThrow \
         --add-opens=java.base/java.nio=ALL-UNNAMED \
@@ -332,9 +422,7 @@ neo4j_launch() {
         -Dio.netty.tryReflectionSetAccessible=true \
         -Djava.io.tmpdir="$NEO4J_HOME_DIR/tmp" \
         -cp "$NEO4J_DIST/lib/*" \
-        "$SERVICES_DIR/neo4j/Launcher.java" \
-        </dev/null >"$log" 2>&1 8>&- 9>&- &
-    echo $! >"$(pid_file neo4j)"
+        "$SERVICES_DIR/neo4j/Launcher.java"
 }
 
 neo4j_wait() {
@@ -343,9 +431,7 @@ neo4j_wait() {
     deadline=$((SECONDS + START_TIMEOUT))
     local url="bolt://127.0.0.1:$NEO4J_PORT" have_driver=1
     while :; do
-        if ! running_pid neo4j >/dev/null; then
-            start_failed neo4j "neo4j exited during startup (log: $log)" "$log"
-        fi
+        startup_check neo4j "$log" "$NEO4J_HOME_DIR/logs/debug.log"
         if grep -q 'QTRACE-NEO4J-READY' "$log" 2>/dev/null && port_open "$NEO4J_PORT"; then
             if [ "$have_driver" -eq 1 ]; then
                 rc=0
@@ -481,13 +567,11 @@ es_launch() {
     say "starting elasticsearch $ES_VERSION on http://127.0.0.1:$ES_PORT (heap $ES_HEAP, files $base${as_user:+, user $ES_USER}, log $log)"
     # The tool-visible environment is kept small: a stray JAVA_TOOL_OPTIONS or ES_JAVA_OPTS from
     # the caller could break the node.
-    setsid "${as_user[@]}" env -i \
+    launch_service es "$log" ${as_user[@]+"${as_user[@]}"} env -i \
         PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
         HOME="$base" LANG=C.UTF-8 \
         ES_JAVA_HOME="$jhome" ES_PATH_CONF="$base/config" ES_TMPDIR="$base/tmp" \
-        "$home/bin/elasticsearch" -p "$base/server.pid" \
-        </dev/null >"$log" 2>&1 8>&- 9>&- &
-    echo $! >"$(pid_file es)"
+        "$home/bin/elasticsearch" -p "$base/server.pid"
 }
 
 es_wait() {
@@ -495,9 +579,7 @@ es_wait() {
     pid="$(cat "$(pid_file es)" 2>/dev/null || true)"
     deadline=$((SECONDS + START_TIMEOUT))
     while :; do
-        if ! running_pid es >/dev/null; then
-            start_failed es "elasticsearch exited during startup (log: $log)" "$log"
-        fi
+        startup_check es "$log" "$(es_base)/logs/qtrace-test.log"
         if body="$(http_get "$url/_cluster/health?wait_for_status=yellow&timeout=2s")"; then
             case "$body" in
                 *'"status":"green"'* | *'"status":"yellow"'*)
@@ -516,13 +598,18 @@ es_wait() {
 
 # ---------------------------------------------------------------------------- commands
 start_failed() { # start_failed SERVICE MESSAGE LOG...: show the logs, stop what was started, fail
-    local svc="$1" message="$2"
+    local svc="$1" message="$2" pid
     shift 2
     log_tail "$@"
-    if running_pid "$svc" >/dev/null; then
+    pid="$(cat "$(pid_file "$svc")" 2>/dev/null || true)"
+    # What this invocation launched is stopped even before it has exec'd (no marker yet).
+    if [[ "$pid" =~ ^[0-9]+$ ]] && { pid_alive "$pid" || group_alive "$pid"; } \
+        && { [ "${LAUNCHED_PID[$svc]:-}" = "$pid" ] || has_marker "$svc" "$pid"; }; then
         say "stopping the $svc that did not come up"
-        cmd_stop "$svc" || true
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        wait_stopped "$svc" "$pid" "$SECONDS"
     fi
+    rm -f "$(pid_file "$svc")"
     die "$message"
 }
 
@@ -564,8 +651,24 @@ signal_stop() { # signal_stop SERVICE -> sends SIGTERM; prints the pid if it was
     echo "$svc:$pid"
 }
 
+wait_stopped() { # wait_stopped SERVICE PID T0: wait for PID's group to end; SIGKILL after the timeout
+    local svc="$1" pid="$2" t0="$3" waited=0
+    while { group_alive "$pid" || pid_alive "$pid"; } && [ $((SECONDS - t0)) -lt "$STOP_TIMEOUT" ]; do
+        sleep 0.5
+    done
+    if group_alive "$pid" || pid_alive "$pid"; then
+        say "$svc did not stop within ${STOP_TIMEOUT}s: SIGKILL"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        while { group_alive "$pid" || pid_alive "$pid"; } && [ "$waited" -lt 10 ]; do
+            sleep 0.5
+            waited=$((waited + 1))
+        done
+    fi
+    say "$svc stopped ($((SECONDS - t0))s)"
+}
+
 cmd_stop() {
-    local svc entry pid waited=0 t0=$SECONDS
+    local svc entry pid t0=$SECONDS
     local -a pending=()
     lock_run_dir
     for svc in $(services_of "${1:-all}"); do # signal all first: they shut down in parallel
@@ -575,17 +678,8 @@ cmd_stop() {
     for entry in ${pending[@]+"${pending[@]}"}; do
         svc="${entry%%:*}"
         pid="${entry#*:}"
-        while group_alive "$pid" && [ $((SECONDS - t0)) -lt "$STOP_TIMEOUT" ]; do
-            sleep 0.5
-        done
-        if group_alive "$pid"; then
-            say "$svc did not stop within ${STOP_TIMEOUT}s: SIGKILL"
-            kill -KILL -- "-$pid" 2>/dev/null || true
-            waited=0
-            while group_alive "$pid" && [ "$waited" -lt 10 ]; do sleep 0.5; waited=$((waited + 1)); done
-        fi
+        wait_stopped "$svc" "$pid" "$t0"
         rm -f "$(pid_file "$svc")"
-        say "$svc stopped ($((SECONDS - t0))s)"
     done
 }
 
@@ -644,4 +738,7 @@ main() {
     esac
 }
 
-main "$@"
+# Sourcing the script (tests do) defines the functions without running a command.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi

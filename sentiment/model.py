@@ -25,7 +25,7 @@ import json
 import math
 import operator
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise, repeat
@@ -139,9 +139,6 @@ class SentimentModel:
     def predict(self, text: str) -> Prediction:
         prepared = prepare(text)
         return self.predict_tokens(prepared, tokenizer().lcut(prepared))
-
-    def predict_many(self, texts: Iterable[str]) -> list[Prediction]:
-        return [self.predict(t) for t in texts]
 
 
 @lru_cache(maxsize=4)

@@ -66,3 +66,12 @@ def test_recall_page_lists_affected_orders(server, tmp_path: Path) -> None:
     dom = dump_dom(f"{base}/recall?batch={world.lots['I1']}", tmp_path / "p")
     assert "订单 2 笔" in dom
     assert world.orders["O1"] in dom and world.orders["O2"] in dom
+
+
+def test_opinions_page_is_a_console_page(server, tmp_path: Path) -> None:
+    base, _world = server
+    dom = dump_dom(f"{base}/opinions", tmp_path / "p")
+    assert dom.count("<header") == 1 and "跨境电商质量安全追溯与风险预警" in dom
+    assert '<a href="/opinions" aria-current="page">网络舆情</a>' in dom
+    assert '<a href="/recall">召回范围</a>' in dom and "<footer>" in dom
+    assert 'name="q"' in dom and "检索结果（共 0 条）" in dom

@@ -26,9 +26,10 @@ from traceability.demo.generator.files import write_world
 from traceability.epcis.capture import Capture
 from traceability.epcis.ingest import EpcisDocumentHandler
 from traceability.epcis.store import EventStore
+from traceability.errors import ConfigurationError
 from traceability.formats.privacy import PersonalDataHasher
 from traceability.ingest.ingestor import Ingestor, collect_files
-from traceability.services import ConfigurationError, build_services
+from traceability.services import build_services
 from traceability.store.copy import checkpoint_path, copy_store
 from traceability.store.neo4j import Neo4jAuthError, Neo4jGraphStore, Neo4jStoreError
 from traceability.store.port import GraphStore, StoreError
@@ -95,7 +96,8 @@ def test_wrong_password_names_the_setting(monkeypatch: pytest.MonkeyPatch, tmp_p
     with pytest.raises(ConfigurationError, match="QTRACE_GRAPH_PASSWORD"):
         build_services(load_settings())
     code, out = run("graph", "stats")
-    assert code == 1 and "QTRACE_GRAPH_PASSWORD" in out and "Traceback" not in out
+    # A configuration error: exit code 11 (README, "Errors and exit codes").
+    assert code == 11 and "QTRACE_GRAPH_PASSWORD" in out and "Traceback" not in out
 
 
 def test_unreachable_server_names_the_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -103,7 +105,8 @@ def test_unreachable_server_names_the_url(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("QTRACE_GRAPH_URL", "bolt://127.0.0.1:1")
     started = time.monotonic()
     code, out = run("graph", "stats")
-    assert code == 1 and "QTRACE_GRAPH_URL" in out and "无法连接" in out
+    # The store is unavailable: exit code 10, and the message names the setting.
+    assert code == 10 and "QTRACE_GRAPH_URL" in out and "无法连接" in out
     assert time.monotonic() - started < 10  # reported at once, not after the retry window
 
 

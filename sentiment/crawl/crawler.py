@@ -97,9 +97,6 @@ class Crawler:
                 due.append(source)
         return due
 
-    def crawl_due_sources(self, now: dt.datetime | None = None) -> list[SourceRun]:
-        return [self.crawl_source(s) for s in self.due_sources(now or self.clock())]
-
     # -- one source ----------------------------------------------------------------------
 
     def crawl_source(self, source: SourceConfig) -> SourceRun:

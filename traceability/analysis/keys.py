@@ -66,10 +66,3 @@ def parse_key(kind: str, key: str) -> ParsedKey:
     if "gtin" in parts:
         parts["gtin"] = normalize_gtin(parts["gtin"])
     return ParsedKey(kind, NodeRef(label.name, label.key_of(dict(parts))))
-
-
-def kind_of(label: str) -> str | None:
-    for kind, name in KINDS.items():
-        if name == label:
-            return kind
-    return None

@@ -10,7 +10,7 @@ Modules, in the order data flows through them:
 * :mod:`.capture` runs capture jobs (validate everything, then write, idempotently);
 * :mod:`.query`, :mod:`.web`, :mod:`.cli` are the REST binding and the command line.
 
-The names the generator imports (``document``, ``vocabulary`` …) stay importable here.
+The document writer's names (``document``, ``vocabulary`` …) are importable from here.
 """
 
 from traceability.epcis.errors import EpcisError

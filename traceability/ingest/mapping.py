@@ -1,4 +1,4 @@
-"""Turn CEB records and EPCIS events into graph nodes and edges.
+"""Turn CEB records and the enterprise filing list into graph nodes and edges.
 
 Each function maps one business record to the nodes and edges it asserts.  A record may
 name partners it does not carry (an inventory names its order and waybill); those become

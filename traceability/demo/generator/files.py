@@ -90,11 +90,6 @@ def master_data(plan: WorldPlan) -> list[dict[str, Any]]:
     ]
 
 
-def _chunks(items: list[Record], size: int) -> Iterator[list[Record]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 class _CebWriter:
     """Buffers records per message type and writes 100-record messages."""
 

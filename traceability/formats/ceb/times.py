@@ -20,10 +20,11 @@ def ceb_time(value: str | None) -> str | None:
     digits = value.strip()
     if not digits.isdigit() or len(digits) not in (8, 14, 17):
         raise InvalidInput(f"时间格式应为 YYYYMMDDhhmmss，收到 {value!r}")
-    parts = [int(digits[i:j]) for i, j in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))]
     clock = len(digits) > 8
+    bounds = ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))
+    parts = [int(digits[i:j]) for i, j in bounds[: 6 if clock else 3]]
     try:
-        dt.datetime(parts[0], parts[1], parts[2], *(parts[3:] if clock else ()))
+        dt.datetime(parts[0], parts[1], parts[2], *parts[3:])
     except ValueError:
         raise InvalidInput(f"时间无效: {value!r}") from None
     if not clock:
