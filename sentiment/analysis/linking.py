@@ -147,51 +147,51 @@ class Gazetteer:
         cls, products: Iterable[Node], enterprises: Iterable[Node], brands: list[Brand]
     ) -> Gazetteer:
         gaz = cls()
-        brand_entities = []
+        brand_entities: list[tuple[Entity, list[str]]] = []
         for brand in brands:
-            entity = Entity("Brand", brand.name, brand.name)
+            brand_entity = Entity("Brand", brand.name, brand.name)
             names = [brand.name, *brand.aliases]
-            strong = [n for n in names if len(n) >= 3]
-            weak = [n for n in names if len(n) < 3]
-            brand_entities.append((entity, names))
-            gaz.add(entity, strong, weak)
+            gaz.add(
+                brand_entity, [n for n in names if len(n) >= 3], [n for n in names if len(n) < 3]
+            )
+            brand_entities.append((brand_entity, names))
         for node in products:
             name = _clean(str(node.props.get("name") or ""))
             if not name:
                 continue
             entity = Entity("Product", node.key, name)
-            strong = {name, name.replace(" ", "")}
+            strong_forms = {name, name.replace(" ", "")}
             zh = _chinese_part(name)
             if len(zh) >= 4:
-                strong.add(zh)
-            weak: set[str] = set()
-            for brand, names in brand_entities:
+                strong_forms.add(zh)
+            weak_forms: set[str] = set()
+            for owner, names in brand_entities:
                 for alias in sorted(names, key=len, reverse=True):
                     for candidate in (name, zh):
                         if candidate.lower().startswith(alias.lower()):
                             rest = candidate[len(alias) :].strip()
                             if len(rest) >= 2:
-                                weak.add(rest)
+                                weak_forms.add(rest)
                                 for other in names:
                                     if len(other) >= 2:
-                                        strong.add(other + rest)
-                            entity.related.add(brand.ident)
-                            brand.related.add(entity.ident)
-                            brand.context += tuple(
-                                w for w in _product_words(rest) if w not in brand.context
+                                        strong_forms.add(other + rest)
+                            entity.related.add(owner.ident)
+                            owner.related.add(entity.ident)
+                            owner.context += tuple(
+                                w for w in _product_words(rest) if w not in owner.context
                             )
-            entity.context = tuple(sorted(f for f in strong if f != name))
-            gaz.add(entity, sorted(strong), sorted(weak - strong))
+            entity.context = tuple(sorted(f for f in strong_forms if f != name))
+            gaz.add(entity, sorted(strong_forms), sorted(weak_forms - strong_forms))
         for node in enterprises:
             name = str(node.props.get("name") or "")
             if not name:
                 continue
             entity = Entity("Enterprise", node.key, _clean(name), context=ENTERPRISE_CONTEXT)
             strong, weak = enterprise_forms(name)
-            for brand, names in brand_entities:
-                if any(w in names or brand.name in w for w in weak + strong):
-                    entity.related.add(brand.ident)
-                    brand.related.add(entity.ident)
+            for owner, names in brand_entities:
+                if any(w in names or owner.name in w for w in weak + strong):
+                    entity.related.add(owner.ident)
+                    owner.related.add(entity.ident)
             gaz.add(entity, strong, weak)
         return gaz.freeze()
 

@@ -9,8 +9,11 @@ failed between the two converges when it is retried.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -42,6 +45,26 @@ def default_workers() -> int:
         return int(raw)
     cpus = os.cpu_count() or 1
     return cpus if cpus > 1 else 0
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Worker initializer: on Linux, the kernel kills this worker when its parent dies.
+
+    Without it a ``kill -9`` of ``qtrace serve`` or ``qtrace ingest`` leaves the checking
+    processes orphaned (they hold memory and the document they were given).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc/musl
+        return
+    if os.getppid() == 1:  # the parent died before prctl: do not outlive it
+        os._exit(1)
 
 
 def check_share(
@@ -144,9 +167,33 @@ class Capture:
                 problems.append(problem)
                 continue
             stored.append(record)
+        self._refuse_reused_ids(stored)
         self._write(stored, batch, result)
         result.rejected = problems
         return result
+
+    def _refuse_reused_ids(self, stored: list[Stored]) -> None:
+        """An ``eventID`` names one event: the same ID with different content is a conflict
+        (409), never a second event that a lookup by ID would silently pick between."""
+        claimed: dict[str, str] = {}
+        for record in stored:
+            event_id = record.event.body.get("eventID")
+            if not isinstance(event_id, str) or event_id == record.hash_id:
+                continue
+            if claimed.setdefault(event_id, record.hash_id) != record.hash_id:
+                raise exists(f"同一文档中 eventID {event_id} 对应不同内容的事件")
+        if not claimed:
+            return
+        for event_id, key in claimed.items():
+            rows = self.events.select(
+                "SELECT hash_id FROM epcis_events WHERE event_id = ? AND hash_id != ? LIMIT 1",
+                (event_id, key),
+            )
+            if rows:
+                raise exists(
+                    f"eventID {event_id} 已用于内容不同的事件 {rows[0][0]}；"
+                    "更正请用 errorDeclaration，新事件请用新的 eventID"
+                )
 
     def capture_bytes(self, data: bytes, behaviour: str = "rollback") -> CaptureResult:
         return next(self.capture_many([data], behaviour))
@@ -174,7 +221,9 @@ class Capture:
             return []
         if self._checkers is None:
             context = multiprocessing.get_context("spawn")
-            self._checkers = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._checkers = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=die_with_parent
+            )
         return [
             self._checkers.submit(check_share, data, self.max_bytes, part, self.workers)
             for part in range(self.workers)
@@ -210,6 +259,7 @@ class Capture:
         record = prepare(event, now_ms())
         if self.events.contains(record.hash_id) and not record.event.body.get("errorDeclaration"):
             raise exists(f"事件已存在: {record.hash_id}")
+        self._refuse_reused_ids([record])
         try:
             batch = event_records(record.event.body, {}, record.hash_id)
         except MappingError as exc:

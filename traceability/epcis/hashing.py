@@ -2,15 +2,28 @@
 
 The pre-hash string concatenates the event's data in the canonical property order, every
 value canonicalised (UTC millisecond timestamps, numbers without trailing zeros, CBV URNs
-and bare terms as CBV web URIs, EPC URIs as constrained GS1 Digital Links), lists sorted,
-and then the parts that are not standard fields: extension content found inside standard
-fields (readPoint, bizLocation, sensor elements), in canonical order, followed by the
-sorted user extensions of the event itself.  ``eventID``, ``recordTime``,
+and bare CBV terms as CBV web URIs, EPC URIs as constrained GS1 Digital Links), lists
+sorted, and then the parts that are not standard fields: extension content found inside
+standard fields (readPoint, bizLocation, sensor elements), in canonical order, followed by
+the sorted user extensions of the event itself.  ``eventID``, ``recordTime``,
 ``errorDeclaration`` and ``certificationInfo`` are left out, so that an event and its
 error declaration share one ID.
 
 Where the reference implementation's published test vectors and its README disagree we
-follow the vectors; the tests in tests/test_epcis_hash.py hold every vector.
+follow the vectors; the tests in tests/test_epcis_hash.py hold every vector.  Its newest
+vectors for documents with custom JSON-LD contexts add these rules:
+
+* a bare value that is no term of the field's CBV code list stays bare (the JSON-LD context
+  does not define it);
+* a bare code under a GS1 Web Vocabulary code-list property (``locationRoleType``…) is the
+  code's IRI, as the GS1 Web Vocabulary context expands it (:data:`vocab.GS1_CODE_PROPERTIES`);
+* ``@id`` and ``@type`` inside extension objects are hashed like members;
+  ``comment``/``rdfs:comment`` are never hashed;
+* a member of readPoint, bizLocation or a sensor element (also inside sensorMetadata and
+  sensorReport) that is neither a standard field nor a ``{…/}`` extension — e.g.
+  ``bizRules`` in a sensorReport, which the CBV 2.0 property order does not list — is hashed
+  among the event's own extensions (``sensorElementList…``), and only where the field holds
+  no extension: the reference then emits the extensions alone.
 
 The input is the normalised JSON-LD form produced by :mod:`traceability.epcis.parse` plus
 the namespaces of its extension prefixes, so an event hashes the same whether it arrived
@@ -24,11 +37,12 @@ import functools
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from traceability.epcis import digital_link
-from traceability.epcis.vocab import CBV, CODE_LISTS, GS1_VOC, URN_TO_WEB
+from traceability.epcis.vocab import CBV, GS1_VOC, URN_TO_WEB, gs1_code_iri, standard_term_iri
 
 VERSION = "CBV2.0"
 SKIPPED = frozenset({"type", "eventID", "recordTime", "errorDeclaration", "certificationInfo"})
@@ -52,18 +66,24 @@ REPORT_FIELDS = (
     "percRank", "percValue", "uom", "coordinateReferenceSystem",
 )  # fmt: skip
 _TIMES = frozenset({"time", "startTime", "endTime"})
-# Bare JSON-LD terms of these fields stand for web URIs (hash rule 16).
+# Bare JSON-LD terms of these fields stand for web URIs (hash rule 16): the code list that
+# names the term.  A bare value that is no term of the list stays as it is, as it does for
+# the reference (its JSON-LD context does not define it).
 _BARE = {
-    "bizStep": CODE_LISTS["bizStep"].web_prefix,
-    "disposition": CODE_LISTS["disposition"].web_prefix,
-    "set": CODE_LISTS["disposition"].web_prefix,
-    "unset": CODE_LISTS["disposition"].web_prefix,
-    "bizTransactionType": CODE_LISTS["bizTransactionType"].web_prefix,
-    "sourceDestType": CODE_LISTS["sourceDestType"].web_prefix,
-    "type": GS1_VOC,
-    "exception": GS1_VOC,
-    "component": CODE_LISTS["component"].web_prefix,
+    "bizStep": "bizStep",
+    "disposition": "disposition",
+    "set": "disposition",
+    "unset": "disposition",
+    "bizTransactionType": "bizTransactionType",
+    "sourceDestType": "sourceDestType",
+    "type": "measurementType",
+    "exception": "sensorAlertType",
+    "component": "component",
 }
+# Members that are never hashed, at any depth (the reference drops JSON-LD comments).
+IGNORED = frozenset({"comment", "rdfs:comment"})
+# JSON-LD keywords hashed like members inside extension objects (``@id=…``, ``@type=…``).
+NESTED_KEYWORDS = frozenset({"@id", "@type"})
 _CURIES = (("gs1:", GS1_VOC), ("cbv:", CBV))
 _MS = Decimal("0.001")
 # What Decimal() may accept: optional space and sign, then a digit, a point, or a special.
@@ -151,7 +171,7 @@ def _fraction(raw: str) -> Decimal:
 def _vocab(field: str, value: Any) -> str:
     raw = text(value).strip()
     if raw and ":" not in raw and field in _BARE:
-        raw = _BARE[field] + raw
+        raw = standard_term_iri(_BARE[field], raw) or raw
     return canonical_value(raw)
 
 
@@ -174,6 +194,13 @@ class _Keys:
         return known
 
 
+def _hashed_member(key: str) -> bool:
+    """Whether a member of an extension object takes part in the hash."""
+    if key in IGNORED or key == "#text":
+        return False
+    return not key.startswith("@") or key in NESTED_KEYWORDS
+
+
 def _generic(key: str, value: Any, keys: _Keys) -> Iterator[str]:
     """One extension member as pre-hash substrings (a list yields one per item)."""
     if isinstance(value, list):
@@ -185,64 +212,82 @@ def _generic(key: str, value: Any, keys: _Keys) -> Iterator[str]:
         own = value.get("#text")
         head = name + (f"={canonical_value(own)}" if own not in (None, "") else "")
         children = sorted(
-            part
-            for k, v in value.items()
-            if k != "#text" and not k.startswith("@")
-            for part in _generic(k, v, keys)
+            part for k, v in value.items() if _hashed_member(k) for part in _generic(k, v, keys)
         )
         yield head + "".join(children)
         return
     if value is None:
         return
     raw = text(value).strip()
+    raw = gs1_code_iri(key, raw) or raw
     yield name + (f"={canonical_value(raw)}" if raw else "")
 
 
 def _extensions(items: Iterable[tuple[str, Any]], keys: _Keys) -> list[str]:
-    return sorted(part for k, v in items for part in _generic(k, v, keys))
+    return sorted(part for k, v in items if k not in IGNORED for part in _generic(k, v, keys))
 
 
-def _sensor_element(element: Mapping[str, Any], keys: _Keys) -> tuple[str, str]:
-    """(ordered part, leftover extension part) of one sensor element."""
-    ordered = ""
-    leftover: list[str] = []
-    metadata = element.get("sensorMetadata")
-    if isinstance(metadata, Mapping):
-        fields = "".join(
-            f"{f}={canonical_time(metadata[f]) if f in _TIMES else canonical_value(metadata[f])}"
-            for f in METADATA_FIELDS
-            if metadata.get(f) not in (None, "")
-        )
-        if fields:
-            ordered += "sensorMetadata" + fields
-        extra = _extensions(((k, v) for k, v in metadata.items() if k not in METADATA_FIELDS), keys)
-        if extra:
-            leftover.append("sensorMetadata" + "".join(extra))
-    reports = element.get("sensorReport") or []
-    strings = []
-    for report in reports if isinstance(reports, list) else [reports]:
-        if not isinstance(report, Mapping):
+def _is_extension(name: str) -> bool:
+    """How the reference tells an extension inside a standard field: ``{…/}local``."""
+    return "{" in name and "/}" in name
+
+
+def _split(items: Iterable[tuple[str, Any]], keys: _Keys) -> tuple[list[str], list[str]]:
+    """(extension members, other members) that the canonical order does not name."""
+    extensions: list[str] = []
+    others: list[str] = []
+    for key, value in items:
+        if key in IGNORED:
             continue
-        fields = "".join(
-            f"{f}={_report_value(f, report[f])}"
-            for f in REPORT_FIELDS
-            if report.get(f) not in (None, "")
-        )
-        if fields:
-            strings.append("sensorReport" + fields)
-        extra = _extensions(((k, v) for k, v in report.items() if k not in REPORT_FIELDS), keys)
-        if extra:
-            leftover.append("sensorReport" + "".join(extra))
-    ordered += "".join(sorted(strings))
-    leftover.extend(
-        _extensions(
-            ((k, v) for k, v in element.items() if k not in ("sensorMetadata", "sensorReport")),
-            keys,
-        )
+        target = extensions if _is_extension(keys(key)) else others
+        target.extend(_generic(key, value, keys))
+    return sorted(extensions), sorted(others)
+
+
+def _metadata_value(name: str, value: Any) -> str:
+    return canonical_time(value) if name in _TIMES else canonical_value(value)
+
+
+def _block(
+    name: str, members: Mapping[str, Any], standard: tuple[str, ...], keys: _Keys
+) -> tuple[str, str, str]:
+    """(ordered, extension, other) parts of a sensorMetadata or sensorReport object."""
+    value_of = _metadata_value if name == "sensorMetadata" else _report_value
+    fields = "".join(
+        f"{f}={value_of(f, members[f])}" for f in standard if members.get(f) not in (None, "")
+    )
+    extensions, others = _split(((k, v) for k, v in members.items() if k not in standard), keys)
+    return (
+        name + fields if fields else "",
+        name + "".join(extensions) if extensions else "",
+        name + "".join(others) if others else "",
+    )
+
+
+def _prefixed(name: str, parts: Iterable[str]) -> str:
+    body = "".join(parts)
+    return name + body if body else ""
+
+
+def _sensor_element(element: Mapping[str, Any], keys: _Keys) -> tuple[str, str, str]:
+    """(ordered, extension, other) parts of one sensor element."""
+    metadata = element.get("sensorMetadata")
+    meta = ("", "", "")
+    if isinstance(metadata, Mapping):
+        meta = _block("sensorMetadata", metadata, METADATA_FIELDS, keys)
+    reports = element.get("sensorReport") or []
+    blocks = [
+        _block("sensorReport", report, REPORT_FIELDS, keys)
+        for report in (reports if isinstance(reports, list) else [reports])
+        if isinstance(report, Mapping)
+    ]
+    extensions, others = _split(
+        ((k, v) for k, v in element.items() if k not in ("sensorMetadata", "sensorReport")), keys
     )
     return (
-        "sensorElement" + ordered if ordered else "",
-        "sensorElement" + "".join(sorted(leftover)) if leftover else "",
+        _prefixed("sensorElement", [meta[0], *sorted(b[0] for b in blocks)]),
+        _prefixed("sensorElement", sorted([meta[1], *(b[1] for b in blocks), *extensions])),
+        _prefixed("sensorElement", sorted([meta[2], *(b[2] for b in blocks), *others])),
     )
 
 
@@ -267,59 +312,79 @@ def _typed_list(items: Any, name: str, keys: _Keys) -> str:
     return "".join(sorted(parts))
 
 
+@dataclass(slots=True)
+class _Parts:
+    """The three sections of a pre-hash string, in the reference implementation's terms."""
+
+    ordered: list[str] = field(default_factory=list)  # standard fields, canonical order
+    fields: list[str] = field(default_factory=list)  # extensions inside standard fields
+    others: list[str] = field(default_factory=list)  # sorted with the event's own extensions
+
+
+def _place(out: _Parts, name: str, value: Any, keys: _Keys) -> None:
+    """readPoint/bizLocation: the id, then its extensions (other members only without any)."""
+    if not isinstance(value, Mapping):
+        return
+    if value.get("id") not in (None, ""):
+        out.ordered.append(f"{name}id={canonical_value(value['id'])}")
+    extensions, others = _split(((k, v) for k, v in value.items() if k != "id"), keys)
+    if extensions:
+        out.fields.append(_prefixed(name, extensions))
+    else:
+        out.others.append(_prefixed(name, others))
+
+
+def _sensors(out: _Parts, elements: Any, keys: _Keys) -> None:
+    """Sensor elements; members the order does not name count only where no extension does."""
+    parts = [_sensor_element(e, keys) for e in elements if isinstance(e, Mapping)]
+    out.ordered.extend(sorted(p[0] for p in parts if p[0]))
+    extensions = sorted(p[1] for p in parts if p[1])
+    if extensions:
+        out.fields.extend(extensions)
+    else:
+        out.others.append(_prefixed("sensorElementList", sorted(p[2] for p in parts)))
+
+
+def _standard(name: str, value: Any, keys: _Keys) -> str:
+    """One standard field other than the places and the sensor elements."""
+    if name == "eventTime":
+        return f"eventTime={canonical_time(value)}"
+    if name in EPC_LISTS:
+        return name + "".join(sorted(f"epc={canonical_value(v)}" for v in value))
+    if name in QUANTITY_LISTS:
+        return name + "".join(sorted(_quantity(q) for q in value))
+    if name in ("bizStep", "disposition"):
+        return f"{name}={_vocab(name, value)}"
+    if name == "persistentDisposition":
+        sets = sorted(f"set={_vocab('set', v)}" for v in value.get("set") or [])
+        unsets = sorted(f"unset={_vocab('unset', v)}" for v in value.get("unset") or [])
+        return _prefixed(name, sets + unsets)
+    if name in ("bizTransactionList", "sourceList", "destinationList"):
+        return _prefixed(name, [_typed_list(value, name.removesuffix("List"), keys)])
+    if name == "ilmd":
+        return _prefixed(
+            name, _extensions(value.items(), keys) if isinstance(value, Mapping) else []
+        )
+    return f"{name}={canonical_value(value)}"
+
+
 def prehash(event: Mapping[str, Any], namespaces: Mapping[str, str]) -> str:
     """The canonical pre-hash string of one normalised event."""
     keys = _Keys(namespaces)
-    parts = [f"eventType={event.get('type', '')}"]
-    leftovers: list[str] = []
-    for field in ORDER:
-        value = event.get(field)
+    out = _Parts(ordered=[f"eventType={event.get('type', '')}"])
+    for name in ORDER:
+        value = event.get(name)
         if value is None or value == "" or value == [] or value == {}:
             continue
-        if field == "eventTime":
-            parts.append(f"eventTime={canonical_time(value)}")
-        elif field in EPC_LISTS:
-            parts.append(field + "".join(sorted(f"epc={canonical_value(v)}" for v in value)))
-        elif field in QUANTITY_LISTS:
-            parts.append(field + "".join(sorted(_quantity(q) for q in value)))
-        elif field in ("bizStep", "disposition"):
-            parts.append(f"{field}={_vocab(field, value)}")
-        elif field == "persistentDisposition":
-            sets = sorted(f"set={_vocab('set', v)}" for v in value.get("set") or [])
-            unsets = sorted(f"unset={_vocab('unset', v)}" for v in value.get("unset") or [])
-            if sets or unsets:
-                parts.append("persistentDisposition" + "".join(sets) + "".join(unsets))
-        elif field in ("readPoint", "bizLocation"):
-            if value.get("id") not in (None, ""):
-                parts.append(f"{field}id={canonical_value(value['id'])}")
-            extra = _extensions(((k, v) for k, v in value.items() if k != "id"), keys)
-            if extra:
-                leftovers.append(field + "".join(extra))
-        elif field in ("bizTransactionList", "sourceList", "destinationList"):
-            body = _typed_list(value, field.removesuffix("List"), keys)
-            if body:
-                parts.append(field + body)
-        elif field == "sensorElementList":
-            ordered, extra = [], []
-            for element in value:
-                if isinstance(element, Mapping):
-                    o, e = _sensor_element(element, keys)
-                    if o:
-                        ordered.append(o)
-                    if e:
-                        extra.append(e)
-            parts.extend(sorted(ordered))
-            leftovers.extend(sorted(extra))
-        elif field == "ilmd":
-            body = _extensions(value.items(), keys) if isinstance(value, Mapping) else []
-            if body:
-                parts.append("ilmd" + "".join(body))
+        if name in ("readPoint", "bizLocation"):
+            _place(out, name, value, keys)
+        elif name == "sensorElementList":
+            _sensors(out, value, keys)
         else:
-            parts.append(f"{field}={canonical_value(value)}")
-    extensions = _extensions(
-        ((k, v) for k, v in event.items() if k not in STANDARD and not k.startswith("@")), keys
-    )
-    return "".join(parts) + "".join(leftovers) + "".join(extensions)
+            out.ordered.append(_standard(name, value, keys))
+    own = [(k, v) for k, v in event.items() if k not in STANDARD and not k.startswith("@")]
+    extensions = sorted(_extensions(own, keys) + out.others)
+    return "".join(out.ordered) + "".join(out.fields) + "".join(extensions)
 
 
 def _quantity(element: Any) -> str:

@@ -139,7 +139,8 @@ def message(error: SchemaError) -> str:
     if kind == "type":
         expected = error.validator_value
         names = [
-            _TYPE_ZH.get(t, t) for t in (expected if isinstance(expected, list) else [expected])
+            str(_TYPE_ZH.get(t, t))
+            for t in (expected if isinstance(expected, list) else [expected])
         ]
         return f"取值 {value!r} 应为{'或'.join(names)}"
     if kind == "pattern":
@@ -177,7 +178,7 @@ def event_problems(event: Event, pointer: str) -> list[Problem]:
         # The unmodified official schema explains what the compiled check refused.
         found = list(_schema_problems(_validator(definition), body, pointer))
         if not found:
-            found = [Problem(pointer, f"不符合 EPCIS JSON Schema: {exc.message}")]
+            found = [Problem(pointer, f"不符合 EPCIS JSON Schema: {exc}")]
     found.extend(cbv_problems(body, pointer))
     return found
 
@@ -240,7 +241,7 @@ def document_problems(document: Document, part: int = 0, parts: int = 1) -> list
             _fast("epcisDocument")(envelope)
         except fastjsonschema.JsonSchemaException as exc:
             found = list(_schema_problems(_validator("document"), envelope, ""))
-            problems.extend(found or [Problem("", f"不符合 EPCIS JSON Schema: {exc.message}")])
+            problems.extend(found or [Problem("", f"不符合 EPCIS JSON Schema: {exc}")])
     base = "/epcisBody/eventList" if document.kind == "EPCISDocument" else (
         "/epcisBody/queryResults/resultsBody/eventList"
     )  # fmt: skip

@@ -1,7 +1,8 @@
 """CBV 2.0 code lists and the namespaces EPCIS documents use.
 
-The code lists are the ``enum``s of the vendored official JSON Schema (schema/), read once,
-so that the schema and the CBV check can never disagree.  A standard value may arrive in
+The code lists are the ``enum``s of the official JSON Schema (schema/: the vendored file plus
+qtrace's patch that brings it level with the current gs1/EPCIS schema), read once, so that
+the schema and the CBV check can never disagree.  A standard value may arrive in
 four spellings: bare (``receiving``, the JSON-LD form), a CBV web URI
 (``https://ref.gs1.org/cbv/BizStep-receiving``), a CURIE (``cbv:BizStep-receiving``) or an
 EPCIS 1.x URN (``urn:epcglobal:cbv:bizstep:receiving``, the XML form).  ``to_bare`` folds
@@ -12,11 +13,14 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_PATH = Path(__file__).with_name("schema") / "epcis-json-schema.json"
+SCHEMA_DIR = Path(__file__).with_name("schema")
+SCHEMA_PATH = SCHEMA_DIR / "epcis-json-schema.json"
+SCHEMA_PATCH_PATH = SCHEMA_DIR / "epcis-json-schema.patch.json"
 CBV = "https://ref.gs1.org/cbv/"
 GS1_VOC = "https://ref.gs1.org/voc/"
 EPCIS_NS = "urn:epcglobal:epcis:xsd:2"
@@ -75,10 +79,50 @@ URN_TO_WEB: tuple[tuple[str, str], ...] = tuple(
 )
 
 
+# GS1 Web Vocabulary properties whose values are code-list terms, with the prefix of their
+# terms' local names.  A bare code under one of these (unprefixed) property names stands for
+# the term's IRI: ``"locationRoleType": "BACKROOM"`` is
+# ``https://ref.gs1.org/voc/LocationRoleType-BACKROOM``, as the GS1 Web Vocabulary JSON-LD
+# context expands it (the hash reference implementation's vectors depend on it).
+GS1_CODE_PROPERTIES: dict[str, str] = {
+    "locationRoleType": "LocationRoleType-",
+    "regulationType": "RegulationTypeCode-",
+    "regulatoryIdentifierType": "RegulatoryIdentifierType-",
+    "acceptedPaymentMethod": "PaymentMethod-",
+    "additiveLevelOfContainment": "LevelOfContainmentCode-",
+    "allergenLevelOfContainmentCode": "LevelOfContainmentCode-",
+    "allergenType": "AllergenTypeCode-",
+}
+_CODE = re.compile(r"[A-Za-z0-9_%.-]+")
+
+
+def _load(path: Path) -> Any:
+    with path.open("rb") as handle:
+        return json.load(handle)
+
+
+def apply_patch(document: Any, operations: list[dict[str, Any]]) -> Any:
+    """Apply RFC 6902 ``add`` operations in place (all the schema patch needs)."""
+    for operation in operations:
+        if operation.get("op") != "add":
+            raise ValueError(f"unsupported patch operation {operation.get('op')!r}")
+        *parents, last = [
+            part.replace("~1", "/").replace("~0", "~") for part in operation["path"].split("/")[1:]
+        ]
+        target = document
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        if isinstance(target, list):
+            target.insert(len(target) if last == "-" else int(last), operation["value"])
+        else:
+            target[last] = operation["value"]
+    return document
+
+
 @functools.cache
 def official_schema() -> dict[str, Any]:
-    with SCHEMA_PATH.open("rb") as handle:
-        return json.load(handle)
+    """The vendored EPCIS 2.0 JSON Schema with qtrace's patch applied (see schema/README.md)."""
+    return apply_patch(_load(SCHEMA_PATH), _load(SCHEMA_PATCH_PATH)["operations"])
 
 
 @functools.cache
@@ -99,6 +143,20 @@ def to_bare(list_name: str, value: str) -> str:
             if term in code.terms:
                 return term
     return value
+
+
+def standard_term_iri(list_name: str, value: str) -> str | None:
+    """The CBV/GS1 web URI of a bare standard term (``receiving``), or None if not a term."""
+    code = CODE_LISTS[list_name]
+    return code.web_prefix + value if value in code.terms else None
+
+
+def gs1_code_iri(prop: str, value: str) -> str | None:
+    """The GS1 Web Vocabulary IRI of a bare code under a code-list property, else None."""
+    prefix = GS1_CODE_PROPERTIES.get(prop)
+    if prefix is None or not _CODE.fullmatch(value):
+        return None
+    return GS1_VOC + (value if value.startswith(prefix) else prefix + value)
 
 
 def unknown_standard_term(list_name: str, value: str) -> str | None:

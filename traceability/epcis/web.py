@@ -8,10 +8,11 @@ Errors are RFC 7807 problem+json whose ``type`` is the EPCIS exception
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Response, current_app, g, json, request
 
 from traceability.epcis.errors import (
     not_found,
@@ -19,10 +20,14 @@ from traceability.epcis.errors import (
     unsupported_media,
     validation,
 )
-from traceability.epcis.parse import context_namespaces, load_json, syntax_of
+from traceability.epcis.hashing import hash_id
+from traceability.epcis.model import Event
+from traceability.epcis.parse import context_namespaces, json_event, load_json, syntax_of
 from traceability.epcis.query import run as run_query
 from traceability.epcis.service import EpcisServices
 from traceability.epcis.writer import EPCIS_CONTEXT
+from traceability.errors import Forbidden
+from traceability.ingest.ingestor import Submitter
 
 epcis = Blueprint("epcis", __name__, url_prefix="/epcis")
 
@@ -73,13 +78,49 @@ def _json(data: Any, status: int = 200, **headers: str) -> Response:
     return response
 
 
+def _owner_key(hash_id_: str) -> str:
+    return f"epcis:{hash_id_}"
+
+
+def _authorize(events: Sequence[Event]) -> Callable[[], None] | None:
+    """An enterprise-bound caller may declare in error (retract) only events its own
+    enterprise captured; returns what records the new events as its own afterwards."""
+    submitter: Submitter | None = g.get("submitter")
+    if submitter is None or not submitter.restricted or submitter.owners is None:
+        return None
+    owners, enterprise = submitter.owners, submitter.enterprise or ""
+    store = services().events
+    new: list[str] = []
+    for index, event in enumerate(events):
+        try:
+            key = hash_id(event.body, event.namespaces)
+        except Exception:  # an invalid event: validation rejects it later
+            key = ""
+        if event.body.get("errorDeclaration"):
+            if owners.owner(_owner_key(key)) != enterprise:
+                raise Forbidden(
+                    f"第 {index + 1} 个事件声明另一事件有误 (errorDeclaration)，"
+                    f"但该事件不是本企业 {enterprise} 采集的: {key}"
+                )
+        elif key and not store.contains(key):
+            new.append(key)
+
+    def claim() -> None:
+        owners.claim([_owner_key(k) for k in new if store.contains(k)], enterprise,
+                     submitter.user)  # fmt: skip
+
+    return claim
+
+
 @epcis.post("/capture")
 def capture() -> Response:
     data = _body()
     _check_media(data)
     behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").lower()
     document = services().capture.parse(data)
-    job_id = services().capture.submit(document, behaviour)
+    claim = _authorize(document.events)
+    on_done = (lambda _job_id: claim()) if claim is not None else None
+    job_id = services().capture.submit(document, behaviour, on_done)
     location = f"/epcis/capture/{job_id}"
     response = Response(status=202, headers={"Location": location})
     response.headers["GS1-Capture-ID"] = job_id
@@ -103,7 +144,11 @@ def capture_event() -> Response:
     event = load_json(data)
     if not isinstance(event, dict):
         raise validation("请求体应为一个 EPCIS 事件 JSON 对象")
-    key = services().capture.capture_event(event, context_namespaces(event.get("@context")))
+    namespaces = context_namespaces(event.get("@context"))
+    claim = _authorize([json_event(event, namespaces)])
+    key = services().capture.capture_event(event, namespaces)
+    if claim is not None:
+        claim()
     return Response(status=201, headers={"Location": f"/epcis/events/{quote(key, safe='')}"})
 
 

@@ -81,10 +81,10 @@ class _Prefixes:
         namespace, local = _local(element_or_tag)
         if namespace is None:
             return local
-        for prefix, bound in self.bindings.items():
-            if bound == namespace and (prefix_hint is None or prefix == prefix_hint):
-                return f"{prefix}:{local}"
-        prefix = prefix_hint
+        for known, bound in self.bindings.items():
+            if bound == namespace and (prefix_hint is None or known == prefix_hint):
+                return f"{known}:{local}"
+        prefix = prefix_hint or ""
         if not prefix or (prefix in self.bindings and self.bindings[prefix] != namespace):
             prefix = (
                 next(

@@ -22,9 +22,11 @@ def ceb_time(value: str | None) -> str | None:
         raise InvalidInput(f"时间格式应为 YYYYMMDDhhmmss，收到 {value!r}")
     clock = len(digits) > 8
     bounds = ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))
-    parts = [int(digits[i:j]) for i, j in bounds[: 6 if clock else 3]]
+    year, month, day, hour, minute, second = (
+        int(digits[i:j]) if clock or i < 8 else 0 for i, j in bounds
+    )
     try:
-        dt.datetime(parts[0], parts[1], parts[2], *parts[3:])
+        dt.datetime(year, month, day, hour, minute, second)
     except ValueError:
         raise InvalidInput(f"时间无效: {value!r}") from None
     if not clock:
