@@ -17,9 +17,10 @@ import click
 from sentiment.config import OpinionsSettings, load_opinions_config
 from sentiment.model import MODEL_FILE, load_model
 from sentiment.present import doc_json
-from sentiment.search.port import CST, Filters, SearchQuery, SearchQueryError
+from sentiment.search.port import CST, Filters, SearchQuery
 from sentiment.service import OpinionsService
 from sentiment.train import SEED, train
+from traceability.errors import ConfigurationError, InvalidParameter
 
 
 def _emit(data: Any) -> None:
@@ -97,10 +98,10 @@ def opinions_crawl(ctx: click.Context, names: tuple[str, ...], due: bool, as_jso
         known = {s.name: s for s in service.config.sources}
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise click.ClickException(f"未配置的信息源: {', '.join(unknown)}")
+            raise InvalidParameter(f"未配置的信息源: {', '.join(unknown)}")
         sources = [known[n] for n in names]
     if not service.config.sources:
-        raise click.ClickException(f"{service.config.source_file} 中没有配置信息源 ([[sources]])")
+        raise ConfigurationError(f"{service.config.source_file} 中没有配置信息源 ([[sources]])")
     runs, signals = service.crawl(sources, due_only=due)
     if as_json:
         _emit({"runs": [{"source": r.source, **r.stats()} for r in runs],
@@ -153,13 +154,10 @@ def opinions_search(ctx: click.Context, query: str, source: str | None, entity: 
                     until: str | None, sort: str, limit: int, as_json: bool) -> None:  # fmt: skip
     """全文检索舆情（结巴分词），可按信息源、实体、情感、类别、时间过滤。"""
     service = _service(ctx)
-    try:
-        page = service.search.search(
-            SearchQuery(query, _filters(source, entity, sentiment, category, since, until),
-                        sort, 0, limit)  # type: ignore[arg-type]  # checked: Choice
-        )  # fmt: skip
-    except SearchQueryError as exc:
-        raise click.ClickException(str(exc)) from None
+    page = service.search.search(
+        SearchQuery(query, _filters(source, entity, sentiment, category, since, until),
+                    sort, 0, limit)  # type: ignore[arg-type]  # checked: Choice
+    )  # fmt: skip
     if as_json:
         _emit({"total": page.total, "results": [doc_json(h) for h in page.hits]})
         return
@@ -184,13 +182,10 @@ def opinions_trend(ctx: click.Context, source: str | None, entity: str | None,
                    until: str | None, interval: str, as_json: bool) -> None:  # fmt: skip
     """按小时或天统计提及量（正面/负面）。"""
     service = _service(ctx)
-    try:
-        buckets = service.search.histogram(
-            _filters(source, entity, sentiment, category, since, until),
-            interval,  # type: ignore[arg-type]  # checked: Choice
-        )
-    except SearchQueryError as exc:
-        raise click.ClickException(str(exc)) from None
+    buckets = service.search.histogram(
+        _filters(source, entity, sentiment, category, since, until),
+        interval,  # type: ignore[arg-type]  # checked: Choice
+    )
     if as_json:
         _emit([{"start": b.start.isoformat(), "negative": b.negative, "positive": b.positive}
                for b in buckets])  # fmt: skip

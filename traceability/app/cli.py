@@ -16,7 +16,8 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from config import Settings
+from config import Settings, SettingsError
+from config.settings import StoreLocation, parse_store_url
 from graph_schema import SCHEMA
 from traceability.analysis.compliance import FINDING_TYPES
 from traceability.analysis.describe import describe
@@ -32,7 +33,7 @@ from traceability.app.context import (
     print_ingest,
 )
 from traceability.app.web import serve_app
-from traceability.errors import InvalidParameter, QtraceError
+from traceability.errors import InvalidParameter, NotFound, QtraceError
 from traceability.features import installed_features
 from traceability.ingest.ingestor import collect_files
 from traceability.store.copy import checkpoint_path, copy_store
@@ -229,10 +230,7 @@ def graph_migrate(ctx: Context) -> None:
             )
             return
         before = store.schema_version()
-        try:
-            report = store.ensure_schema()
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from None
+        report = store.ensure_schema()
         table = Table(title=f"Neo4j 约束与索引 ({store.url}, 数据库 {store.database})")
         table.add_column("名称 name")
         table.add_column("状态 status")
@@ -251,6 +249,13 @@ def graph_migrate(ctx: Context) -> None:
         )
     finally:
         store.close()
+
+
+def _location(option: str, url: str) -> StoreLocation:
+    try:
+        return parse_store_url(url)
+    except SettingsError as exc:
+        raise InvalidParameter(f"{option}: {exc}") from None
 
 
 def _open_named(option: str, url: str, settings: Settings, *, check_schema: bool = True) -> Any:
@@ -277,14 +282,11 @@ def graph_copy(ctx: Context, source_url: str, target_url: str, batch_size: int) 
     QTRACE_GRAPH_DATABASE)；目标 Neo4j 须已运行 qtrace graph migrate。
     """
     if source_url == target_url:
-        raise click.ClickException("--from 与 --to 不能是同一个存储 (source equals target)")
+        raise InvalidParameter("--from 与 --to 不能是同一个存储 (source equals target)")
     settings = ctx.settings
-    if source_url.startswith("sqlite:///"):
-        source_file = Path(source_url.removeprefix("sqlite:///"))
-        if not source_file.is_file():
-            raise click.ClickException(
-                f"--from: 嵌入式存储文件不存在 {source_file} (绝对路径写作 sqlite:////路径)"
-            )
+    source_file = _location("--from", source_url).path
+    if source_file is not None and not source_file.is_file():
+        raise NotFound(f"--from: 嵌入式存储文件不存在 {source_file} (绝对路径写作 sqlite:////路径)")
     source = _open_named("--from", source_url, settings, check_schema=False)
     try:
         target = _open_named("--to", target_url, settings)
@@ -319,9 +321,8 @@ def graph_copy(ctx: Context, source_url: str, target_url: str, batch_size: int) 
                 on_start=on_start, on_page=on_page,
             )  # fmt: skip
     except StoreError as exc:
-        raise click.ClickException(
-            f"{exc}\n复制已中断，重新运行同一命令将从检查点继续 ({checkpoint})"
-        ) from None
+        exc.detail = f"{exc.detail}\n复制已中断，重新运行同一命令将从检查点继续 ({checkpoint})"
+        raise
     finally:
         source.close()
         target.close()

@@ -17,12 +17,13 @@ from traceability.epcis.errors import EpcisError
 from traceability.epcis.hashing import hash_id, prehash
 from traceability.epcis.parse import DEFAULT_MAX_BYTES, parse_document
 from traceability.epcis.validate import document_problems
+from traceability.errors import TooLarge
 
 
 def _read(path: Path, max_bytes: int) -> bytes:
     size = path.stat().st_size
     if size > max_bytes:
-        raise click.ClickException(f"{path}: 文件过大: {size} 字节，上限 {max_bytes} 字节")
+        raise TooLarge(f"{path}: 文件过大: {size} 字节，上限 {max_bytes} 字节")
     return path.read_bytes()
 
 

@@ -40,6 +40,8 @@ def parse_document(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
     if not data.strip():
         raise validation("空文档")
     if syntax_of(data) == "xml":
+        # Imported here: xml.py builds on this module (normalise_vocabulary), so a top-level
+        # import would be circular.
         from traceability.epcis.xml import parse_xml_document
 
         return parse_xml_document(data, max_bytes)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from config.settings import parse_store_url
 from graph_schema import SCHEMA
 from traceability.store.port import Edge, GraphStore, Node
 
@@ -105,8 +106,8 @@ def items() -> list[str]:
 def checkpoint_path(source_url: str, target_url: str, data_dir: Path) -> Path:
     """Next to an embedded target file; in ``data_dir`` for a server target."""
     digest = hashlib.sha256(f"{source_url}\n{target_url}".encode()).hexdigest()[:12]
-    if target_url.startswith("sqlite:///"):
-        target = Path(target_url.removeprefix("sqlite:///"))
+    target = parse_store_url(target_url).path
+    if target is not None:
         return target.with_name(f"{target.name}.copy-{digest}.json")
     return data_dir / "copy-checkpoints" / f"copy-{digest}.json"
 
