@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 DEFAULT_FILE = Path(__file__).with_name("default.toml")
 ENV_PREFIX = "QTRACE_"
@@ -76,6 +76,14 @@ class FeatureSwitches(_Section):
     # Installed features (the ``qtrace.features`` entry points) that this site turns off.
     disabled: list[str] = Field(default_factory=list)
 
+    @field_validator("disabled", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """``QTRACE_FEATURES__DISABLED=opinions,demo`` from the environment."""
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
 
 @dataclass(frozen=True, slots=True)
 class StoreLocation:
@@ -113,6 +121,16 @@ class Settings(_Section):
     graph_user: str = "neo4j"
     graph_password: str = ""
     graph_database: str = "neo4j"
+    # The opinion search store: empty = embedded (SQLite FTS5 in embedded_db_path), or an
+    # Elasticsearch URL http(s)://host:9200 (see docs/SEARCH.md).
+    search_url: str = ""
+    search_api_key: str = ""  # base64 "id:key"; takes precedence over username/password
+    search_username: str = ""
+    search_password: str = ""
+    search_verify_tls: bool = True
+    search_ca_file: str = ""
+    search_index_prefix: str = "qtrace-"
+    search_timeout: float = Field(10.0, gt=0)
     web: WebSettings = Field(default_factory=WebSettings)
     trace: TraceSettings = Field(default_factory=TraceSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)

@@ -109,9 +109,13 @@ class OpinionsConfig(_Section):
 
 
 class OpinionsSettings(_Section):
-    """Section ``[opinions]`` of the settings tree: where the rules file is."""
+    """Section ``[opinions]`` of the settings tree: the rules file and the worker's pace."""
 
     config_file: Path = DEFAULT_FILE
+    # ``qtrace worker``: how often due sources are crawled, and how often documents that
+    # waited for Elasticsearch are sent again.
+    crawl_every_seconds: int = Field(300, ge=10)
+    search_queue_every_seconds: int = Field(60, ge=5)
 
 
 class OpinionsConfigError(ConfigurationError):

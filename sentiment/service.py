@@ -7,8 +7,10 @@ model and jieba load lazily, on first analysis, and once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from config import Settings
 from sentiment.analysis.pipeline import Analyzer
@@ -20,10 +22,14 @@ from sentiment.config import (
 )
 from sentiment.crawl.crawler import Crawler, SourceRun
 from sentiment.db import Database
-from sentiment.search.sqlite import SQLiteSearchStore
+from sentiment.search.elasticsearch import ElasticsearchSearchStore
+from sentiment.search.select import open_search_store
 from sentiment.signals import detect_spikes, record_signals, silent_source_signal
 from sentiment.state import CrawlState, Signal
+from traceability.errors import StoreUnavailable
 from traceability.store.port import GraphStore
+
+log = logging.getLogger(__name__)
 
 
 class OpinionsService:
@@ -41,10 +47,14 @@ class OpinionsService:
             settings.section("opinions", OpinionsSettings).config_file
         )
         self.db = Database(db_path or settings.embedded_db_path)
-        self.search = SQLiteSearchStore(self.db)
+        self.search = open_search_store(settings, self.db)
         self.state = CrawlState(self.db)
-        self.search.ensure_schema()
         self.state.ensure_schema()
+        try:
+            self.search.ensure_schema()
+        except StoreUnavailable as exc:
+            # Start anyway: writes queue locally, searches answer 503 until it is back.
+            log.warning("search store unavailable at start: %s", exc.detail)
         self.clock = clock
         self._analyzer: Analyzer | None = None
 
@@ -79,9 +89,13 @@ class OpinionsService:
         runs = [crawler.crawl_source(s) for s in crawler.due_sources(now or self.clock())]
         return runs, self.detect_signals(runs)
 
-    def detect_signals(self, runs: list[SourceRun] = ()) -> list[Signal]:  # type: ignore[assignment]
+    def detect_signals(self, runs: Sequence[SourceRun] = ()) -> list[Signal]:
         now = self.clock()
-        found = detect_spikes(self.search, self.config, now)
+        try:
+            found = detect_spikes(self.search, self.config, now)
+        except StoreUnavailable as exc:  # crawled documents wait in the queue; try next round
+            log.warning("spike detection skipped: %s", exc)
+            found = []
         for run in runs:
             if run.state is not None:
                 signal = silent_source_signal(
@@ -91,5 +105,17 @@ class OpinionsService:
                     found.append(signal)
         return record_signals(self.state, found)
 
+    def search_health(self) -> dict[str, Any]:
+        """The search store's part of the health endpoint."""
+        if isinstance(self.search, ElasticsearchSearchStore):
+            return self.search.health()
+        return {"engine": "sqlite", "status": "ok"}
+
+    def health(self) -> dict[str, Any]:
+        """This feature's components for ``/api/v1/health`` (``status`` ok or unavailable)."""
+        return {"search": self.search_health()}
+
     def close(self) -> None:
+        if isinstance(self.search, ElasticsearchSearchStore):
+            self.search.close()
         self.db.close()

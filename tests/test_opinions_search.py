@@ -9,11 +9,9 @@ import pytest
 
 from sentiment.search.port import (
     CST,
-    Filters,
     Mention,
     OpinionDoc,
     SearchQuery,
-    SearchQueryError,
     SearchStore,
 )
 from sentiment.search.snippet import snippet_html
@@ -66,16 +64,6 @@ def search(tmp_path: Path) -> SearchStore:
     store.close()
 
 
-def test_chinese_words_match_as_jieba_tokens(search: SearchStore) -> None:
-    page = search.search(SearchQuery("结块"))
-    assert [h.doc.doc_id for h in page.hits] == ["d1"]  # the repost is not a new voice
-    # A brand added as a user word is one token: a search for it matches it whole.
-    assert [h.doc.doc_id for h in search.search(SearchQuery("奇维牧场")).hits] == ["d1"]
-    # Both words must match.
-    assert search.search(SearchQuery("奶粉 冒烟")).total == 0
-    assert search.search(SearchQuery("吹风机 冒烟")).total == 1
-
-
 def test_highlighted_snippet_is_escaped(search: SearchStore) -> None:
     hit = search.search(SearchQuery("拉肚子")).hits[0]
     marked = [hit.snippet[a:b] for a, b in hit.highlights]
@@ -85,76 +73,6 @@ def test_highlighted_snippet_is_escaped(search: SearchStore) -> None:
         snippet_html("<script>x</script>", [(8, 9)])
         == "&lt;script&gt;<mark>x</mark>&lt;/script&gt;"
     )
-
-
-def test_reposts_counted_on_original_and_included_on_request(search: SearchStore) -> None:
-    hit = search.search(SearchQuery("结块")).hits[0]
-    assert hit.reposts == 1
-    page = search.search(SearchQuery("结块", Filters(include_reposts=True)))
-    assert sorted(h.doc.doc_id for h in page.hits) == ["d1", "d4"]
-
-
-@pytest.mark.parametrize(
-    ("filters", "expected"),
-    [
-        (Filters(source="RSS"), ["d2"]),
-        (Filters(sentiment="negative"), ["d3", "d1"]),
-        (Filters(category="safety_hazard"), ["d3"]),
-        (Filters(entity="Product:06941234567892"), ["d1"]),
-        (Filters(since=T0 + dt.timedelta(hours=1), until=T0 + dt.timedelta(hours=2)), ["d2"]),
-    ],
-)
-def test_filters(search: SearchStore, filters: Filters, expected: list[str]) -> None:
-    page = search.search(SearchQuery("", filters))
-    assert [h.doc.doc_id for h in page.hits] == expected
-    assert page.total == len(expected)
-
-
-def test_sort_by_time_or_relevance(search: SearchStore) -> None:
-    by_time = [h.doc.doc_id for h in search.search(SearchQuery("奶粉", sort="time")).hits]
-    assert by_time == ["d2", "d1"]
-    by_rank = search.search(SearchQuery("奶粉 结块", sort="relevance")).hits
-    assert by_rank[0].doc.doc_id == "d1" and by_rank[0].relevance is not None
-
-
-def test_histogram_hourly_and_daily_in_china_time(search: SearchStore) -> None:
-    hours = search.histogram(Filters(), "hour")
-    assert hours[0].start == dt.datetime(2026, 11, 20, 9, tzinfo=CST)
-    assert (hours[0].negative, hours[0].positive) == (1, 0)
-    assert (hours[1].negative, hours[1].positive) == (0, 1)
-    assert len(hours) == 27 and sum(b.negative for b in hours) == 2  # empty hours kept
-    days = search.histogram(Filters(), "day")
-    assert [(b.start.day, b.negative, b.positive) for b in days] == [(20, 1, 1), (21, 1, 0)]
-
-
-def test_hourly_counts_per_entity_and_category(search: SearchStore) -> None:
-    rows = search.hourly_counts(T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=2), "negative")
-    got = sorted((r.entity, r.category, r.hour.hour, r.count) for r in rows)
-    assert got == [
-        ("Product:06941234567892", "*", 9, 1),
-        ("Product:06941234567892", "food_safety", 9, 1),
-    ]
-
-
-def test_reindex_replaces_and_round_trips(search: SearchStore) -> None:
-    doc = search.get("d1")
-    assert doc is not None and doc.mentions == [PRODUCT] and doc.categories == ["food_safety"]
-    assert doc.published == T0
-    doc.title, doc.text = "更新", "已经换货，问题解决。"
-    doc.categories = []
-    search.index([doc])
-    assert search.search(SearchQuery("结块")).total == 0
-    assert search.search(SearchQuery("换货")).total == 1
-    assert search.count() == 4
-
-
-def test_bad_queries_are_refused(search: SearchStore) -> None:
-    with pytest.raises(SearchQueryError):
-        search.search(SearchQuery("，。！"))
-    with pytest.raises(SearchQueryError):
-        search.search(SearchQuery("", Filters(entity="no-colon")))
-    # FTS5 syntax in user text is quoted, never interpreted.
-    assert search.search(SearchQuery('奶粉" OR "吹风机')).total == 0
 
 
 def test_shares_the_graph_file(tmp_path: Path) -> None:

@@ -51,6 +51,15 @@ class Services:
     def has_feature(self, name: str) -> bool:
         return name in self._built
 
+    def health(self) -> dict[str, dict[str, Any]]:
+        """Each feature service's ``health()`` parts (``{"search": {"status": …}}``)."""
+        parts: dict[str, dict[str, Any]] = {}
+        for built in self._built.values():
+            check = getattr(built, "health", None)
+            if callable(check):
+                parts.update(check())
+        return parts
+
     def document_handlers(self) -> list[DocumentHandler]:
         handlers: list[DocumentHandler] = []
         for feature in self.features:

@@ -140,6 +140,20 @@ class SQLiteSearchStore:
                     [(rowid, k, v) for k, v in sorted(tags)],
                 )
 
+    def delete(self, doc_ids: Sequence[str]) -> int:
+        """Remove documents by ID (absent ones are ignored); returns how many existed."""
+        removed = 0
+        with self.db.transaction() as conn:
+            for doc_id in doc_ids:
+                row = conn.execute(
+                    "SELECT id FROM opinion_docs WHERE doc_id = ?", (doc_id,)
+                ).fetchone()
+                if row is not None:
+                    conn.execute("DELETE FROM opinion_fts WHERE rowid = ?", row)
+                    conn.execute("DELETE FROM opinion_docs WHERE id = ?", row)
+                    removed += 1
+        return removed
+
     def reassign_reposts(self, old_original: str, new_original: str) -> int:
         with self.db.transaction() as conn:
             cur = conn.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from graph_schema import SCHEMA
 from traceability.analysis.compliance import FINDING_TYPES
@@ -25,14 +25,18 @@ def services() -> Services:
 
 @api.get("/health")
 def health() -> Any:
+    """Up (HTTP 200) while the service runs; ``degraded`` names a component that is not ok."""
     store = services().store
     version = getattr(store, "schema_version", lambda: None)()
+    components = services().health()
+    degraded = any(c.get("status") != "ok" for c in components.values())
     return jsonify(
         {
-            "status": "ok",
+            "status": "degraded" if degraded else "ok",
             "store": type(store).__name__,
             "schemaVersion": version,
             "expectedSchemaVersion": SCHEMA.version,
+            "components": components,
         }
     )
 
@@ -74,7 +78,9 @@ def ceb_message() -> Any:
     if not data:
         raise InvalidKey("请求体应为 CEB XML 报文")
     report = IngestReport()
-    services().ingestor().ingest_bytes(data, "request", report)
+    # The caller's enterprise (set by the accounts guard): an enterprise may not change or
+    # delete another enterprise's documents.
+    services().ingestor().ingest_bytes(data, "request", report, g.get("submitter"))
     if report.rejections:
         rejection = report.rejections[0]
         return problem(400, "报文被拒收", str(rejection.reason), record=rejection.record)
