@@ -101,3 +101,10 @@ def small_world(store: GraphStore, hasher: PersonalDataHasher):
     for batch in world.batches:
         store.upsert(batch.nodes, batch.edges)
     return world
+
+
+@pytest.fixture(autouse=True)
+def _accounts_open_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests written before the accounts feature run with login not required; the
+    security tests (tests/test_security_*.py) say ``[accounts] required = true`` themselves."""
+    monkeypatch.setattr("traceability.accounts.settings.REQUIRED_BY_DEFAULT", False)

@@ -66,13 +66,29 @@ def demo(ctx: Context, orders: int, seed: int, no_serve: bool) -> None:
         f" 条，新增预警信号 {opinions['new_signals']} 个"
     )
     _print_hints(manifest, opinions)
+    _print_login(ctx)
     if no_serve:
         return
     host, port = settings.web.host, settings.web.port
     console.print(
-        f"\n控制台 Console: [bold]http://{host}:{port}/[/bold]  （无需登录，Ctrl+C 退出）"
+        f"\n控制台 Console: [bold]http://{host}:{port}/[/bold]  （在 /login 登录，Ctrl+C 退出）"
     )
     serve_app(settings, host, port, ctx.services)
+
+
+def _print_login(ctx: Context) -> None:
+    """The demo administrator (made once, its password shown once) or how to sign in."""
+    if not ctx.services.has_feature("accounts"):
+        return
+    name, password = ctx.services.feature("accounts").ensure_demo_admin()
+    prog = program_name()
+    if password:
+        console.print(
+            f"\n演示管理员 Demo admin: 用户名 [bold]{name}[/bold]  密码 [bold]{password}[/bold]"
+            f"（只显示这一次；{prog} user passwd {name} 可重设）"
+        )
+    else:
+        console.print(f"\n请用已有账户登录（{prog} user list；{prog} user passwd 用户名）")
 
 
 def _print_hints(manifest: dict[str, Any], opinions: dict[str, Any]) -> None:

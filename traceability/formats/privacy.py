@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import os
 import secrets
 import unicodedata
 from pathlib import Path
@@ -46,8 +47,13 @@ class PersonalDataHasher:
         path = data_dir / KEY_FILE_NAME
         if not path.exists():
             data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32))
-            path.chmod(0o600)
+            try:  # 0600 from the start: never readable by others, not even for a moment
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process created it first: use theirs
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_hex(32))
         return cls(path.read_text().strip().encode())
 
     def digest(self, kind: str, *parts: str) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from traceability.analysis.compliance.engine import Action, ComplianceEngine
-from traceability.errors import InvalidInput
+from traceability.errors import Forbidden, InvalidInput
 from traceability.formats.ceb.spec import MESSAGES
 from traceability.formats.ceb.validate import validate_message
 from traceability.formats.ceb.xml import DEFAULT_MAX_BYTES, MessageError, read_message
@@ -64,6 +66,59 @@ class IngestReport:
         return self.formats.setdefault(fmt, FormatTally())
 
 
+class DocumentOwners(Protocol):
+    """Which enterprise sent a document first (kept by the accounts feature)."""
+
+    def owner(self, key: str) -> str | None: ...
+
+    def claim(self, keys: Iterable[str], enterprise: str, user: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """Who sent a document through the API.
+
+    ``enterprise=None`` is a trusted sender (the command line, an administrator or a
+    regulator): no ownership rule applies.  An enterprise-bound sender may only send
+    records that name its enterprise, and may change (appType 2), delete (appType 3),
+    cancel, refund or update the status of only documents its enterprise sent itself —
+    otherwise anyone could erase another enterprise's orders from a recall.
+    """
+
+    user: str
+    enterprise: str | None = None
+    owners: DocumentOwners | None = None
+
+    @property
+    def restricted(self) -> bool:
+        return self.enterprise is not None
+
+
+# Messages an enterprise may send: the fields naming the enterprises party to a record.
+SUBMITTER_PARTIES: dict[str, tuple[str, ...]] = {
+    "CEB311": ("ebpCode", "ebcCode"),
+    "CEB411": ("payCode",),
+    "CEB511": ("logisticsCode",),
+    "CEB513": ("logisticsCode",),
+    "CEB621": ("agentCode", "ebpCode", "ebcCode"),
+    "CEB623": ("agentCode", "ebpCode", "ebcCode"),
+    "CEB625": ("agentCode", "ebpCode", "ebcCode"),
+}
+# Messages that change an existing document whatever their appType says.
+CHANGE_MESSAGES = frozenset({"CEB513", "CEB623", "CEB625"})
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """A document a record creates or changes: its owner key and whether it is a change."""
+
+    key: str
+    kind: str
+    ledger_key: str
+    change: bool
+    parties: frozenset[str]
+
+
 @dataclass(slots=True)
 class Prepared:
     """A message read, mapped and checked, not yet written."""
@@ -74,6 +129,7 @@ class Prepared:
     actions: list[Action] = field(default_factory=list)
     handler: DocumentHandler | None = None  # a feature's format, stored whole by its handler
     data: bytes = b""
+    touched: list[Touched] = field(default_factory=list)
 
 
 class IngestError(InvalidInput):
@@ -162,7 +218,50 @@ class Ingestor:
             except InvalidInput as exc:  # MappingError and bad field formats
                 raise IngestError(str(exc), index) from None
         actions = self.compliance.prepare(code, message.records) if self.compliance else []
-        return Prepared(code, len(message.records), batch, actions)
+        touched = [self._touched(code, record.head) for record in message.records]
+        return Prepared(code, len(message.records), batch, actions, touched=touched)
+
+    def _touched(self, code: str, head: dict[str, str]) -> Touched:
+        change = head.get("appType", "1") in ("2", "3") or code in CHANGE_MESSAGES
+        parties = frozenset(head[f] for f in SUBMITTER_PARTIES.get(code, ()) if head.get(f))
+        g = head.get
+        if code == "CEB311":
+            kind, key = "order", f"{g('ebpCode')}:{g('orderNo')}"
+        elif code == "CEB411":
+            kind, key = "payment", f"{g('payCode')}:{g('payTransactionId')}"
+        elif code in ("CEB511", "CEB513"):
+            kind, key = "waybill", f"{g('logisticsCode')}:{g('logisticsNo')}"
+        elif code in ("CEB621", "CEB623", "CEB625"):
+            kind, key = "inventory", g("copNo") or ""
+            if not key and g("invtNo") and self.compliance is not None:
+                found = self.compliance.ledger.inventory_by_invt_no(g("invtNo") or "")
+                key = found.key if found else ""
+            key = key or f"invtNo={g('invtNo')}"
+        else:
+            kind, key = code, g("guid") or ""
+        return Touched(f"{kind}:{key}", kind, key, change, parties)
+
+    def _authorize(self, prepared: Prepared, submitter: Submitter | None) -> None:
+        """Refuse, before anything is written, what an enterprise may not send."""
+        if submitter is None or not submitter.restricted:
+            return
+        enterprise = submitter.enterprise
+        if prepared.handler is not None:
+            raise Forbidden(f"报送企业请经 /epcis/capture 提交 {prepared.fmt} 文档")
+        if prepared.fmt not in SUBMITTER_PARTIES:
+            raise Forbidden(f"报送企业不能提交 {prepared.fmt} 报文")
+        owners = submitter.owners
+        ledger = self.compliance.ledger if self.compliance is not None else None
+        for index, doc in enumerate(prepared.touched, 1):
+            if enterprise not in doc.parties:
+                raise Forbidden(f"第 {index} 条记录不涉及本企业 {enterprise}，不能代其他企业报送")
+            owner = owners.owner(doc.key) if owners is not None else None
+            if owner is not None and owner != enterprise:
+                raise Forbidden(f"第 {index} 条记录的单证 {doc.key} 由其他企业报送，不能变更")
+            if owner is None and doc.change:
+                raise Forbidden(f"第 {index} 条记录变更或删除的单证 {doc.key} 不是本企业报送的")
+            if owner is None and ledger is not None and ledger.status(doc.kind, doc.ledger_key):
+                raise Forbidden(f"第 {index} 条记录的单证 {doc.key} 已存在，且不是本企业报送的")
 
     def detect(self, data: bytes) -> str:
         """The format name: a feature handler's claim first, else the core's sniffing."""
@@ -172,19 +271,27 @@ class Ingestor:
                 return claimed
         return detect_format(data)
 
-    def ingest_bytes(self, data: bytes, source: str, report: IngestReport) -> None:
+    def ingest_bytes(
+        self, data: bytes, source: str, report: IngestReport, submitter: Submitter | None = None
+    ) -> None:
+        """Ingest one message; ``submitter`` (the API's caller) raises Forbidden, not a
+        rejection, when an enterprise sends what it may not."""
         try:
             prepared = self.map_bytes(data)
         except IngestError as exc:
             report.tally(self.detect(data)).rejected_files += 1
             report.rejections.append(Rejection(source, exc.record, str(exc)))
             return
+        self._authorize(prepared, submitter)
         if prepared.handler is not None:
             self._hand_over(prepared, source, report)
             return
         # Both writes are idempotent: after a failure between them, a re-run converges.
         self.store.upsert(prepared.batch.nodes, prepared.batch.edges)
         raised = self.compliance.apply(prepared.actions) if self.compliance else []
+        if submitter is not None and submitter.enterprise and submitter.owners is not None:
+            new = [d.key for d in prepared.touched if not d.change]
+            submitter.owners.claim(new, submitter.enterprise, submitter.user)
         self._keep_original(prepared.fmt, data)
         tally = report.tally(prepared.fmt)
         tally.files += 1
@@ -217,10 +324,17 @@ class Ingestor:
         suffix = {"REGISTRY-CSV": "csv", "EPCIS-JSON": "json"}.get(fmt, "xml")
         path = folder / f"{hashlib.sha256(data).hexdigest()}.{suffix}"
         if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".part")
-            temporary.write_bytes(data)
-            temporary.replace(path)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            temporary = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
+            # 0600 from the start: the originals hold personal data in clear.
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                temporary.replace(path)
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
 
     def ingest_paths(
         self,

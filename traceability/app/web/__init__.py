@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, request
 from waitress import serve
 from werkzeug.exceptions import HTTPException
 
@@ -45,10 +45,33 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.register_error_handler(QtraceError, error_response)
     app.register_error_handler(HTTPException, http_error_response)
     app.register_error_handler(Exception, unexpected_error_response)
+    app.after_request(baseline_headers)
     for feature in services.features:
         if feature.setup_app is not None:
             feature.setup_app(app, services)
     return app
+
+
+# No inline scripts anywhere; the one inline style attribute (the trace picture's width in
+# trace.html) is allowed by ``style-src-attr`` — attributes only, never <style> or script.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "style-src-attr 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def baseline_headers(response: Response) -> Response:
+    """Headers every response carries, with or without the accounts feature."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
 
 
 def app_services(app: Flask) -> Services:

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, render_template, request
 from traceability.analysis.compliance import FINDING_TYPES
 from traceability.analysis.describe import describe
 from traceability.analysis.keys import KIND_ZH, KINDS, InvalidKey
+from traceability.app.web.api import MAX_RECALL_BATCHES
 from traceability.app.web.picture import BOX_H, BOX_W, lay_out
 from traceability.errors import NotFound
 from traceability.features import NavItem
@@ -80,6 +81,10 @@ def recall_page() -> Any:
     batches = [b for b in request.args.getlist("batch") if b.strip()]
     context: dict[str, Any] = {"batches": batches, "result": None, "error": None}
     status = 200
+    if len(batches) > MAX_RECALL_BATCHES:  # the same cap as the API
+        context["batches"] = batches[:MAX_RECALL_BATCHES]
+        context["error"] = f"一次最多查询 {MAX_RECALL_BATCHES} 个批次"
+        return render_template("recall.html", **context), 400
     if batches:
         try:
             context["result"] = services().trace.recall(batches)

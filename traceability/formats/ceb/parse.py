@@ -23,6 +23,11 @@ from lxml import etree
 from traceability.errors import InvalidInput
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# Markup bound before parsing: every element costs at least one ``<``, so this caps the
+# elements libxml2 would allocate (a 100-record message with long line lists uses ~300k);
+# 50 MB of ``<a/>`` would otherwise become ~12 million nodes and gigabytes of memory.
+MAX_MARKUP = 1_000_000
+UTF16_NAMES = frozenset({"utf-16", "utf-16le", "utf-16be", "utf16", "ucs-2", "iso-10646-ucs-2"})
 
 GB_ENCODINGS = frozenset({
     "gbk", "gb2312", "gb_2312", "gb_2312-80", "gb18030", "gb-18030", "cp936", "ms936",
@@ -97,18 +102,27 @@ def normalise(data: bytes) -> tuple[bytes, str]:
     if data[:1].isspace():
         data = data.lstrip()  # whitespace before the declaration is a sender slip, not harm
     if data.startswith(UTF8_BOM):
-        return data, "UTF-8"  # the BOM is authoritative over any declaration (XML 1.0 F.1)
+        declared = declared_encoding(data)
+        if declared is not None and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            _contradiction("UTF-8 字节顺序标记 (BOM)", declared)
+        return data, "UTF-8"
     if data.startswith(_UTF16_BOMS) or data[:2] in (b"<\x00", b"\x00<"):
         codec = "utf-16" if data.startswith(_UTF16_BOMS) else (
             "utf-16-le" if data[:1] == b"<" else "utf-16-be"
         )  # fmt: skip
         try:
-            return _as_utf8(data.decode(codec).lstrip("\ufeff")), "UTF-16"
+            text = data.decode(codec).lstrip("\ufeff")
         except UnicodeDecodeError as exc:
             raise MessageError(
                 f"报文编码错误：UTF-16 报文在字节偏移 {exc.start} 处无法解码"
             ) from None
+        match = _DECLARATION_TEXT.match(text, 0, 256)
+        if match and match.group(2).lower().replace("_", "-") not in UTF16_NAMES:
+            _contradiction("UTF-16 字节", match.group(2))
+        return _as_utf8(text), "UTF-16"
     declared = declared_encoding(data)
+    if declared is not None and declared.lower().replace("_", "-") in UTF16_NAMES:
+        _contradiction("单字节兼容 (ASCII/UTF-8) 字节", declared)
     if declared is None or declared.lower() not in GB_ENCODINGS:
         return data, (declared or "UTF-8").upper()
     try:
@@ -120,6 +134,14 @@ def normalise(data: bytes) -> tuple[bytes, str]:
             f"{data[exc.start : exc.start + 4].hex(' ')}"
         ) from None
     return _as_utf8(text), declared.upper()
+
+
+def _contradiction(found: str, declared: str) -> None:
+    """Bytes and declaration disagree: refuse rather than guess which one is lying."""
+    raise MessageError(
+        f'报文编码矛盾：实际为 {found}，XML 声明却写 encoding="{declared}"；'
+        "请按实际编码改正声明后重发"
+    )
 
 
 def _has_dtd(data: bytes) -> bool:
@@ -137,6 +159,8 @@ def parse_document(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[etr
     if not data or data.isspace():
         raise MessageError("空报文")
     data, encoding = normalise(data)
+    if data.count(b"<") > MAX_MARKUP:
+        raise MessageError(f"报文元素过多：标记数超过上限 {MAX_MARKUP}，已拒绝")
     if _has_dtd(data):
         raise MessageError("报文含 DTD 或实体声明，已拒绝 (XML with a DTD/entities is refused)")
     try:

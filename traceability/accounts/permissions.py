@@ -1,0 +1,111 @@
+"""THE permission table: every endpoint of the app, and which roles may call it.
+
+One table for every feature's endpoints.  The request guard refuses an endpoint that is
+not listed (a new blueprint stays closed until someone decides who may use it), and
+``tests/test_security_permissions.py`` walks the real app's URL map and fails on any
+endpoint missing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+ROLES: dict[str, str] = {
+    "admin": "系统管理员",
+    "regulator": "监管人员",
+    "public_security": "公安人员",
+    "unit": "责任单位",
+    "auditor": "审计人员",
+    "submitter": "报送企业",
+}
+
+PUBLIC = frozenset({"*public*"})  # no login needed
+ANY_USER = frozenset(ROLES)  # any signed-in user
+
+_ALL = frozenset(ROLES)
+READERS = frozenset({"admin", "regulator", "public_security", "unit", "auditor"})
+WRITERS = frozenset({"admin", "regulator", "submitter"})  # send documents
+OPINION_READERS = frozenset({"admin", "regulator", "public_security", "unit", "auditor"})
+AUDIT_READERS = frozenset({"admin", "auditor"})
+UNMASKERS = frozenset({"public_security"})
+ALERT_HANDLERS = frozenset({"admin", "regulator", "unit"})  # acknowledge and close alerts
+DECIDERS = frozenset({"admin", "regulator"})  # negative list, recall notices
+
+PERMISSIONS: Mapping[str, frozenset[str]] = {
+    # -- public: sign in, health, static files --------------------------------------------
+    "api.health": PUBLIC,
+    "static": PUBLIC,
+    "ui.static": PUBLIC,
+    "accounts.login": PUBLIC,
+    "accounts.login_submit": PUBLIC,
+    # -- accounts -------------------------------------------------------------------------
+    "accounts.logout": ANY_USER,
+    "accounts.whoami": ANY_USER,
+    "accounts.audit_log": AUDIT_READERS,
+    "accounts.unmask": UNMASKERS,
+    # -- core API and console -------------------------------------------------------------
+    "api.openapi": ANY_USER,
+    "api.trace": READERS,
+    "api.recall": READERS,
+    "api.findings": READERS,
+    "api.ceb_message": WRITERS,
+    "ui.index": READERS,
+    "ui.recall_page": READERS,
+    "ui.findings_page": READERS,
+    # -- EPCIS ----------------------------------------------------------------------------
+    "epcis.capture": WRITERS,
+    "epcis.capture_event": WRITERS,
+    "epcis.capture_job": WRITERS | AUDIT_READERS,
+    "epcis.events": READERS,
+    "epcis.event": READERS,
+    # -- opinions -------------------------------------------------------------------------
+    "opinions.page": OPINION_READERS,
+    "opinions.api_search": OPINION_READERS,
+    "opinions.api_signals": OPINION_READERS,
+    "opinions.api_trend": OPINION_READERS,
+    # -- statistics -----------------------------------------------------------------------
+    "stats.page": READERS,
+    "stats.api_months": READERS,
+    "stats.api_month": READERS,
+    "stats.api_index": READERS,
+    "stats.api_period": READERS,
+    "stats.api_releases": READERS,
+    "stats.api_revisions": READERS,
+    # -- risk and alerts ------------------------------------------------------------------
+    "risk.overview_page": READERS,
+    "risk.list_risks": READERS,
+    "risk.risks_overview": READERS,
+    "risk.explain_risk": READERS,
+    "risk.list_runs": READERS,
+    "risk.list_alerts": READERS,
+    "risk.ack_alert": ALERT_HANDLERS,
+    "risk.close_alert": ALERT_HANDLERS,
+    "risk.list_grades": READERS,
+    "risk.show_grade": READERS,
+    "risk.negative_list": READERS,
+    "risk.negative_add": DECIDERS,
+    "risk.negative_remove": DECIDERS,
+    "risk.notices": READERS,
+    "risk.notice_add": DECIDERS,
+    "risk.notice_withdraw": DECIDERS,
+}
+
+# Console endpoints that take urlencoded forms (protected by the CSRF token instead of
+# the API's content-type rule).
+FORM_ENDPOINTS = frozenset({"accounts.login_submit", "accounts.logout"})
+# Roles that may send documents on behalf of any enterprise (no ownership check).
+TRUSTED_SUBMITTERS = frozenset({"admin", "regulator"})
+
+
+def allowed(endpoint: str | None, role: str | None) -> bool:
+    """May ``role`` (None = anonymous) call ``endpoint``?  Unknown endpoints: never."""
+    roles = PERMISSIONS.get(endpoint or "")
+    if roles is None:
+        return False
+    if roles is PUBLIC:
+        return True
+    return role is not None and role in roles
+
+
+def is_public(endpoint: str | None) -> bool:
+    return PERMISSIONS.get(endpoint or "") is PUBLIC
