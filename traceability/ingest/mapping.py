@@ -279,6 +279,7 @@ class CebMapper:
             orderNo=h["orderNo"],
             ebpCode=h["ebpCode"],
             tradeMode=h.get("tradeMode") or None,
+            ieFlag=h.get("ieFlag") or None,
             customsCode=h.get("customsCode") or None,
             portCode=h.get("portCode") or None,
             country=h.get("country") or None,
@@ -338,14 +339,19 @@ class CebMapper:
         h = record.head
         _require(h, "copNo", "returnStatus")
         batch = GraphBatch()
+        status = h["returnStatus"]
+        # Receipts overwrite the status; seen<code> keeps when each outcome (inspection 500,
+        # detention 5xx, return 700, release 800) was reached, for statistics and risk.
+        history = {f"seen{status}": ceb_time(h.get("returnTime"))} if status.isdigit() else {}
         clearance = batch.node(
             "Clearance",
             h["copNo"],
             copNo=h["copNo"],
-            returnStatus=h["returnStatus"],
+            returnStatus=status,
             returnInfo=h.get("returnInfo") or None,
             time=ceb_time(h.get("returnTime")),
             customsCode=h.get("customsCode") or None,
+            **history,
         )
         inventory = batch.node(
             "Inventory", h["copNo"], preNo=h.get("preNo") or None, invtNo=h.get("invtNo") or None
