@@ -11,12 +11,13 @@ from typing import Any
 
 from traceability.features import Feature, NavItem
 from traceability.services import Services
+from traceability.stats.cli import stats_group
 from traceability.stats.config import StatsSettings
+from traceability.stats.service import StatsService
+from traceability.stats.web import bp, openapi_paths
 
 
-def build(services: Services) -> object:
-    from traceability.stats.service import StatsService
-
+def build(services: Services) -> StatsService:
     options = services.settings.section("statistics", StatsSettings)
     return StatsService(services.settings, options, services.store)
 
@@ -38,32 +39,14 @@ def _jobs(services: Services) -> list[ComputeJob]:
     return [ComputeJob(service, service.options.compute_seconds)]
 
 
-def _commands() -> list[object]:
-    from traceability.stats.cli import stats_group
-
-    return [stats_group]
-
-
-def _blueprints() -> list[object]:
-    from traceability.stats.web import bp
-
-    return [bp]
-
-
-def _openapi() -> dict[str, object]:
-    from traceability.stats.web import openapi_paths
-
-    return openapi_paths()
-
-
 feature = Feature(
     name="statistics",
     title="统计监测",
     settings=StatsSettings,
     build=build,
-    commands=_commands,  # type: ignore[arg-type]
-    blueprints=_blueprints,  # type: ignore[arg-type]
-    openapi_paths=_openapi,
+    commands=lambda: [stats_group],
+    blueprints=lambda: [bp],
+    openapi_paths=openapi_paths,
     nav=(NavItem("/stats", "统计监测", 45),),
     jobs=_jobs,
 )

@@ -52,6 +52,7 @@ from traceability.stats.facts import (
     scan,
 )
 from traceability.stats.index import MonthInputs, compute_index, inputs_from
+from traceability.stats.publish import release_content, write_release
 from traceability.store.embedded import EmbeddedDatabase
 from traceability.store.port import GraphStore
 
@@ -638,8 +639,6 @@ class StatsService:
 
         Returns the release record and whether it is new.
         """
-        from traceability.stats.publish import release_content, write_release
-
         content = release_content(self, month)
         digest = content["content_hash"]
         latest = self.db.execute(
