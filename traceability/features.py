@@ -10,7 +10,7 @@ a package that exposes one :class:`Feature` object.  The object says what the fe
 - ``blueprints``: Flask blueprints added to the app, and ``openapi_paths`` for
   ``/api/v1/openapi.json``;
 - ``nav``: entries of the console's navigation bar, ``examples``: one-click examples on
-  the console's front page;
+  the trace page, ``home``: the view that the console's front page ``/`` shows;
 - ``ingest``: document handlers that ``qtrace ingest`` and the ingest API route files to;
 - ``jobs``: scheduled jobs for ``qtrace worker`` (added by the risk feature's scheduler);
 - ``setup_app``: a last look at the finished Flask app (the accounts feature installs its
@@ -55,8 +55,11 @@ class NavItem:
 class Job(Protocol):
     """A scheduled job: a fixed id, an interval in seconds and the function to run."""
 
-    id: str
-    seconds: float
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def seconds(self) -> float: ...
 
     def run(self) -> Any: ...
 
@@ -74,6 +77,9 @@ class Feature:
     ingest: Callable[[Services], Iterable[DocumentHandler]] | None = None
     jobs: Callable[[Services], Iterable[Job]] | None = None
     examples: Callable[[Services], Iterable[dict[str, Any]]] | None = None
+    # The console's front page, a view function (the risk overview); the first feature in
+    # the registry's order that has one gets ``/``.
+    home: Callable[[], Any] | None = None
     # Called with the finished app (every blueprint registered): request guards, headers.
     setup_app: Callable[[Flask, Services], None] | None = None
     # Names of features whose service ``build`` needs first.

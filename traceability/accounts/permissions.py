@@ -50,6 +50,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "api.findings": READERS,
     "api.ceb_message": WRITERS,
     "ui.index": READERS,
+    "ui.trace_page": READERS,
     "ui.recall_page": READERS,
     "ui.findings_page": READERS,
     # -- EPCIS ----------------------------------------------------------------------------

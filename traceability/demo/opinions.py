@@ -130,7 +130,8 @@ def build_site(
     # The spike: the defective formula lot, in the last few hours, on every board.
     spike_ids = []
     for i, template in enumerate(SPIKE):
-        when = now - dt.timedelta(hours=5 - i * 0.6, minutes=rng.randint(0, 20))
+        # Within the last 4h20m, so that the 6-hour spike window (whole hours) always holds all.
+        when = now - dt.timedelta(hours=4 - i * 0.45, minutes=rng.randint(0, 20))
         board = ("html", "rss", "gbk")[i % 3]
         add(
             template.format(p=short, brand=brand, lot=lots[i % len(lots)]),

@@ -20,7 +20,7 @@ ui = Blueprint("ui", __name__, template_folder="templates", static_folder="stati
 
 
 CORE_NAV = (
-    NavItem("/", "追溯查询", 10),
+    NavItem("/trace", "追溯查询", 10),
     NavItem("/recall", "召回范围", 20),
     NavItem("/findings", "单证核验", 30),
     NavItem("/api/v1/openapi.json", "API 文档", 90),
@@ -42,6 +42,20 @@ def examples() -> list[dict[str, Any]]:
 
 @ui.get("/")
 def index() -> Any:
+    """The front page: a feature's (the risk overview), else trace search.
+
+    With query parameters it is the trace search, so that older ``/?kind=…&key=…`` links
+    keep working.
+    """
+    if not request.args:
+        for feature in services().features:
+            if feature.home is not None:
+                return feature.home()
+    return trace_page()
+
+
+@ui.get("/trace")
+def trace_page() -> Any:
     kind = request.args.get("kind", "order")
     key = request.args.get("key", "").strip()
     direction = request.args.get("direction", "both")
