@@ -287,6 +287,89 @@ def alerts_close(ctx: Context, alert_id: int, outcome: str, note: str) -> None:
     emit_json(_service(ctx).close_alert(alert_id, outcome, note))
 
 
+@alerts_group.command("notify")
+@click.option("--as-of", default=None, help="时间点（ISO 8601，默认现在）。")
+@pass_context
+def alerts_notify(ctx: Context, as_of: str | None) -> None:
+    """按分组把到期的预警（及每日汇总）放入发件箱。"""
+    emit_json(_service(ctx).notify(_as_of(as_of)))
+
+
+@alerts_group.command("send-pending")
+@pass_context
+def alerts_send_pending(ctx: Context) -> None:
+    """手动发送发件箱中到期的邮件（临时失败按退避重试，永久失败标记为失败）。"""
+    emit_json(_service(ctx).send_pending())
+
+
+@alerts_group.command("history")
+@click.option("--alert", "alert_id", type=int, default=None, help="只看一条预警的邮件。")
+@click.option("--limit", type=int, default=50)
+@click.option("--json", "as_json", is_flag=True)
+@pass_context
+def alerts_history(ctx: Context, alert_id: int | None, limit: int, as_json: bool) -> None:
+    """邮件发送记录：每次尝试的收件人、分组、时间、SMTP 结果与 Message-ID。"""
+    notifier = _service(ctx).notifier
+    attempts = notifier.history(alert_id, limit)
+    pending = notifier.messages("pending", alert_id, limit)
+    if as_json:
+        emit_json({"attempts": attempts, "pending": pending})
+        return
+    table = Table(title="预警邮件发送记录 Alert email history")
+    for column in ("时间", "类型", "收件人", "主题", "结果", "答复", "Message-ID"):
+        table.add_column(column)
+    for a in attempts:
+        table.add_row(a["time"], a["kind"], ", ".join(a["recipients"]), a["subject"],
+                      a["result"], str(a["reply"] or ""), a["message_id"])  # fmt: skip
+    console.print(table)
+    click.echo(f"待发送 {len(pending)} 封")
+
+
+@alerts_group.group("silence")
+def silence_group() -> None:
+    """静默：匹配的预警照常记录与显示，只是不发邮件。"""
+
+
+@silence_group.command("add")
+@click.option(
+    "--match",
+    "matchers",
+    multiple=True,
+    required=True,
+    help="标签=值，可重复：rule、category、level、owner、unit、route、entity、id …",
+)
+@click.option("--by", required=True, help="创建人。")
+@click.option("--comment", required=True, help="说明。")
+@click.option("--hours", type=float, default=24.0, help="时长（小时）。")
+@pass_context
+def silence_add(ctx: Context, matchers: tuple[str, ...], by: str, comment: str,
+                hours: float) -> None:  # fmt: skip
+    parsed: dict[str, str] = {}
+    for item in matchers:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInput(f"--match 应写作 标签=值，收到 {item!r}")
+        parsed[name.strip()] = value.strip()
+    emit_json(_service(ctx).notifier.add_silence(parsed, by, comment, hours))
+
+
+@silence_group.command("list")
+@click.option("--active", is_flag=True, help="只列生效中的静默。")
+@pass_context
+def silence_list(ctx: Context, active: bool) -> None:
+    emit_json(_service(ctx).notifier.silences(active_only=active))
+
+
+@silence_group.command("expire")
+@click.argument("silence_id", type=int)
+@click.option("--by", required=True)
+@pass_context
+def silence_expire(ctx: Context, silence_id: int, by: str) -> None:
+    """提前结束一个静默（留有审计记录）。"""
+    _service(ctx).notifier.expire_silence(silence_id, by)
+    click.echo(f"静默 {silence_id} 已结束")
+
+
 # -- qtrace credit ---------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from alerts.notify.settings import EmailSettings
 from traceability.errors import ConfigurationError, InvalidInput
 
 T = TypeVar("T")
@@ -91,6 +92,8 @@ class RiskSettings(_Model):
     propagation_decay: float = Field(0.5, gt=0, le=1)
     evidence_limit: int = Field(20, ge=1, le=1000)
     reports_dir: str = ""
+    # ``[risk.email]``: alert emails (alerts/notify).
+    email: EmailSettings = Field(default_factory=EmailSettings)
 
     @field_validator("deadline_hours")
     @classmethod
@@ -280,6 +283,9 @@ class Unit(_Model):
     name: str
     note: str = ""
     systems: list[str] = Field(default_factory=list)
+    # Where the unit's alert emails go, and its duty contacts (值班) for escalations.
+    email: list[str] = Field(default_factory=list)
+    duty: list[str] = Field(default_factory=list)
 
 
 class Route(_Model):
@@ -289,6 +295,10 @@ class Route(_Model):
     cooperate: list[str] = Field(default_factory=list)
     # Alertmanager's ``continue``: keep walking the routes after this one matched.
     cont: bool = Field(False, alias="continue")
+    # Email notification of this route (``[risk.email]`` when absent).
+    group_by: list[str] | None = None
+    send_resolved: bool | None = None
+    repeat_interval_seconds: float | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -297,6 +307,8 @@ class Routing(_Model):
     default_lead: list[str] = Field(default_factory=list)
     default_cooperate: list[str] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
+    # Escalations also go to the lead unit (``<system>:lead``) of a category's system.
+    systems: dict[str, str] = Field(default_factory=dict)
 
 
 def load_units(path: Path) -> dict[str, Unit]:

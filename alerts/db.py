@@ -77,6 +77,41 @@ DDL = (
     " title TEXT NOT NULL, entities TEXT NOT NULL, measure TEXT NOT NULL DEFAULT '',"
     " severity INTEGER NOT NULL DEFAULT 3, published TEXT NOT NULL, created_at TEXT NOT NULL,"
     " withdrawn_at TEXT)",
+    # -- alert emails (alerts/notify) ------------------------------------------------------
+    # The outbox: one fully rendered message per row, its Message-ID fixed at enqueue time
+    # so that a crash after the server's 250 re-sends the same message, never a new one.
+    "CREATE TABLE IF NOT EXISTS risk_mail_outbox ("
+    " id INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+    " group_key TEXT NOT NULL, alert_ids TEXT NOT NULL DEFAULT '[]', ref TEXT,"
+    " sender TEXT NOT NULL, recipients TEXT NOT NULL, subject TEXT NOT NULL,"
+    " raw BLOB NOT NULL, status TEXT NOT NULL DEFAULT 'pending',"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_attempt REAL NOT NULL,"
+    " created_at TEXT NOT NULL, sent_at TEXT, last_error TEXT)",
+    "CREATE INDEX IF NOT EXISTS risk_mail_outbox_due ON risk_mail_outbox (status, next_attempt)",
+    # Every attempt: recipients, group, time, SMTP result and reply, message-id.
+    "CREATE TABLE IF NOT EXISTS risk_mail_attempts ("
+    " id INTEGER PRIMARY KEY, outbox_id INTEGER NOT NULL, message_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL, group_key TEXT NOT NULL, alert_ids TEXT NOT NULL,"
+    " recipients TEXT NOT NULL, subject TEXT NOT NULL, time TEXT NOT NULL,"
+    " result TEXT NOT NULL, code INTEGER, reply TEXT)",
+    "CREATE INDEX IF NOT EXISTS risk_mail_attempts_by_outbox ON risk_mail_attempts (outbox_id)",
+    # The notification log (Alertmanager's nflog): per group, what was last sent and when.
+    "CREATE TABLE IF NOT EXISTS risk_notify_log ("
+    " group_key TEXT PRIMARY KEY, unit TEXT NOT NULL, content TEXT NOT NULL,"
+    " alert_ids TEXT NOT NULL, thread_id TEXT NOT NULL, last_message_id TEXT NOT NULL,"
+    " sent_at TEXT NOT NULL, first_sent_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS risk_silences ("
+    " id INTEGER PRIMARY KEY, matchers TEXT NOT NULL, created_by TEXT NOT NULL,"
+    " comment TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, expired_at TEXT, expired_by TEXT)",
+    "CREATE TABLE IF NOT EXISTS risk_silence_audit ("
+    " id INTEGER PRIMARY KEY, silence_id INTEGER NOT NULL, action TEXT NOT NULL,"
+    " actor TEXT NOT NULL, time TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '')",
+    # Acknowledgement links used (a link acts once), and the link-signing key.
+    "CREATE TABLE IF NOT EXISTS risk_ack_links_used ("
+    " nonce TEXT PRIMARY KEY, alert_id INTEGER NOT NULL, used_at TEXT NOT NULL,"
+    " used_by TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS risk_mail_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 
 

@@ -2,13 +2,15 @@
 
 ``build`` only constructs the service (no I/O: the tables are created on first use), so
 every ``qtrace`` command and every test that builds services pays nothing for it.  The
-risk overview (风险总览) is the console's front page.
+risk overview (风险总览) is the console's front page.  The alert-email pages and API are
+always registered; email itself is off until ``[risk.email] enabled`` (alerts/README.md).
 """
 
 from __future__ import annotations
 
 from alerts.cli import commands
 from alerts.config import RiskSettings
+from alerts.notify.web import email_bp, email_openapi_paths
 from alerts.scheduler import risk_jobs
 from alerts.service import RiskService
 from alerts.web import bp, openapi_paths, overview_page
@@ -29,8 +31,8 @@ feature = Feature(
     settings=RiskSettings,
     build=build,
     commands=commands,
-    blueprints=lambda: [bp],
-    openapi_paths=openapi_paths,
+    blueprints=lambda: [bp, email_bp],
+    openapi_paths=lambda: {**openapi_paths(), **email_openapi_paths()},
     nav=(NavItem("/risks", "风险总览", 5),),
     jobs=risk_jobs,
     home=overview_page,

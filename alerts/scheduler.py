@@ -45,6 +45,21 @@ class MechanismJob:
         return self.service.run(self.mechanism, holder=self.holder or None)
 
 
+@dataclass
+class EmailJob:
+    """``risk.notify`` (groups and digests into the outbox) and ``risk.send`` (drain it)."""
+
+    id: str
+    seconds: float
+    service: RiskService
+    holder: str = ""
+
+    def run(self) -> Any:
+        if self.id == "risk.notify":
+            return self.service.notify()
+        return self.service.send_pending(holder=self.holder or None)
+
+
 def risk_jobs(services: Services) -> list[Any]:
     service: RiskService = services.feature("risk")
     settings = service.settings
@@ -54,6 +69,11 @@ def risk_jobs(services: Services) -> list[Any]:
         MechanismJob("risk.warn", settings.warn_seconds, service, "warn"),
         MechanismJob("risk.review", settings.review_seconds, service, "review"),
     ]
+    if settings.email.enabled:
+        jobs += [
+            EmailJob("risk.notify", settings.email.send_seconds, service),
+            EmailJob("risk.send", settings.email.send_seconds, service),
+        ]
     return jobs
 
 
@@ -69,7 +89,7 @@ class Worker:
             if feature.jobs is not None:
                 self.jobs.extend(feature.jobs(services))
         for job in self.jobs:
-            if isinstance(job, MechanismJob):
+            if isinstance(job, MechanismJob | EmailJob):
                 job.holder = self.holder
 
     def is_leader(self) -> bool:

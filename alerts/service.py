@@ -41,6 +41,8 @@ from alerts.config import (
     load_units,
 )
 from alerts.db import RiskDB, dumps, iso, now_utc, parse_time
+from alerts.notify import outbox
+from alerts.notify.notifier import Notifier
 from alerts.propagate import propagate
 from alerts.rules import Hit, SignalRow, evaluate, span_seconds
 from traceability.errors import Conflict, InvalidInput, NotFound
@@ -100,6 +102,7 @@ class RiskService:
         self.data_dir = data_dir
         self.opinions = opinions
         self.collector = Collector(self.rdb, store)
+        self.notifier = Notifier(self)
 
     # -- configuration (read at run time, so edits apply without a restart) ----------------
 
@@ -751,6 +754,13 @@ class RiskService:
                     (reason, iso(now), iso(now), row["fingerprint"]),
                 )
                 counts["resolved"] += 1
+            resolving = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM risk_alerts WHERE status IN ('open', 'acknowledged') AND"
+                    " fingerprint IN (SELECT fingerprint FROM risk_risks WHERE status = 'resolved')"
+                )
+            ]
             counts["alerts_resolved"] = conn.execute(
                 "UPDATE risk_alerts SET status = 'resolved', closed_at = ?,"
                 " note = '风险已自动消除' WHERE status IN ('open', 'acknowledged') AND"
@@ -779,6 +789,20 @@ class RiskService:
                         iso(now),
                     ),
                 ).rowcount
+            # Escalation and resolved emails commit with the review; if they cannot be
+            # rendered (a broken units file) the review still commits, and the next review
+            # enqueues the escalations still without an email.
+            conn.execute("SAVEPOINT review_emails")
+            try:
+                emails = self.notifier.on_review(conn, now, resolving)
+            except Exception:
+                log.exception("alert emails of the review could not be enqueued")
+                conn.execute("ROLLBACK TO review_emails")
+                emails = 0
+                counts["email_errors"] += 1
+            conn.execute("RELEASE review_emails")
+            if emails:
+                counts["emails"] = emails
         report = self.report()
         counts["report"] = str(self._write_report(report, now))  # type: ignore[assignment]
         return dict(counts)
@@ -1083,6 +1107,18 @@ class RiskService:
             )
         if not changed:
             raise NotFound(f"没有有效的通报 {ref}")
+
+    # -- alert emails (alerts/notify) --------------------------------------------------------
+
+    def notify(self, as_of: dt.datetime | None = None) -> dict[str, int]:
+        """Enqueue due alert groups and daily digests."""
+        counts = self.notifier.flush(as_of)
+        digests = self.notifier.digest(as_of)
+        return {**counts, **({"digests": digests} if digests else {})}
+
+    def send_pending(self, holder: str | None = None, limit: int | None = None) -> dict[str, int]:
+        """Drain the email outbox (the worker's ``risk.send`` job, ``alerts send-pending``)."""
+        return outbox.drain(self.notifier, holder or default_holder(), limit)
 
     def close(self) -> None:
         self.rdb.close()

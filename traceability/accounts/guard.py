@@ -23,7 +23,13 @@ from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, g, redirect, request
 
-from traceability.accounts.permissions import FORM_ENDPOINTS, PERMISSIONS, allowed, is_public
+from traceability.accounts.permissions import (
+    CAPABILITY_FORM_ENDPOINTS,
+    FORM_ENDPOINTS,
+    PERMISSIONS,
+    allowed,
+    is_public,
+)
 from traceability.accounts.service import AccountsService
 from traceability.accounts.store import Principal
 from traceability.app.web import baseline_headers
@@ -130,6 +136,8 @@ def guard(service: AccountsService) -> Any:
             raise Forbidden(f"令牌范围不含 {scope}")
     if not state_changing:
         return None
+    if endpoint in CAPABILITY_FORM_ENDPOINTS:
+        return None  # the signed, expiring, single-use token in the URL is the capability
     if endpoint in FORM_ENDPOINTS:
         # The login form checks its own cookie; a bearer token is no ambient credential.
         if endpoint != "accounts.login_submit" and (

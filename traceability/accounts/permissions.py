@@ -31,6 +31,11 @@ UNMASKERS = frozenset({"public_security"})
 ALERT_HANDLERS = frozenset({"admin", "regulator", "unit"})  # acknowledge and close alerts
 DECIDERS = frozenset({"admin", "regulator"})  # negative list, recall notices
 
+# Public form endpoints authorised by a one-time, signed, expiring capability in their URL
+# (the email's acknowledgement link): no session, so no CSRF token; a cross-site page cannot
+# forge the POST without the token, and the cross-site check still runs before.
+CAPABILITY_FORM_ENDPOINTS = frozenset({"alert_email.ack_link_confirm"})
+
 PERMISSIONS: Mapping[str, frozenset[str]] = {
     # -- public: sign in, health, static files --------------------------------------------
     "api.health": PUBLIC,
@@ -89,6 +94,16 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "risk.notices": READERS,
     "risk.notice_add": DECIDERS,
     "risk.notice_withdraw": DECIDERS,
+    # -- alert emails (alerts/notify/web.py) -------------------------------------------------
+    "alert_email.email_history": READERS,
+    "alert_email.list_silences": READERS,
+    "alert_email.add_silence": DECIDERS,
+    "alert_email.expire_silence": DECIDERS,
+    "alert_email.alert_page": READERS,
+    "alert_email.email_page": READERS,
+    "alert_email.email_body": READERS,
+    "alert_email.ack_link_page": PUBLIC,  # GET: a confirmation page only, never acts
+    "alert_email.ack_link_confirm": PUBLIC,  # POST: authorised by the signed token
 }
 
 # Console endpoints that take urlencoded forms (protected by the CSRF token instead of

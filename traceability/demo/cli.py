@@ -12,6 +12,7 @@ from config import Settings
 from traceability.app.context import Context, console, pass_context, print_ingest, program_name
 from traceability.app.web import serve_app
 from traceability.demo.generator.files import write_world
+from traceability.demo.mailsink import MailSink, start_for_demo
 from traceability.demo.opinions import run_demo
 from traceability.errors import InvalidInput
 from traceability.ingest.ingestor import collect_files
@@ -65,15 +66,37 @@ def demo(ctx: Context, orders: int, seed: int, no_serve: bool) -> None:
         f"{opinions['spike_entity_name']} 负面提及 {opinions['negative_mentions_of_spike_entity']}"
         f" 条，新增预警信号 {opinions['new_signals']} 个"
     )
+    host, port = settings.web.host, settings.web.port
+    sink = _raise_and_mail_alerts(ctx, f"http://{host}:{port}")
     _print_hints(manifest, opinions)
     _print_login(ctx)
-    if no_serve:
-        return
-    host, port = settings.web.host, settings.web.port
+    try:
+        if no_serve:
+            return
+        console.print(
+            f"\n控制台 Console: [bold]http://{host}:{port}/[/bold]  （在 /login 登录，Ctrl+C 退出）"
+        )
+        serve_app(settings, host, port, ctx.services)
+    finally:
+        if sink is not None:
+            sink.stop()
+
+
+def _raise_and_mail_alerts(ctx: Context, base_url: str) -> MailSink | None:
+    """Run the four risk mechanisms once and mail the alerts to a local SMTP sink."""
+    if not ctx.services.has_feature("risk"):
+        return None
+    sink = start_for_demo(ctx.services, base_url)
+    risk = ctx.services.feature("risk")
+    with console.status("正在运行风险机制并发送预警邮件到本地邮件接收器 …"):
+        risk.run("all")
+        risk.notify()
+        sent = risk.send_pending()
     console.print(
-        f"\n控制台 Console: [bold]http://{host}:{port}/[/bold]  （在 /login 登录，Ctrl+C 退出）"
+        f"预警邮件: 已发送 {sent['sent']} 封到本地邮件接收器 {sink.host}:{sink.port}"
+        f"（原文在 {sink.folder}；控制台 /alerts/emails；{program_name()} alerts history）"
     )
-    serve_app(settings, host, port, ctx.services)
+    return sink
 
 
 def _print_login(ctx: Context) -> None:
