@@ -13,7 +13,7 @@ from rich.table import Table
 from alerts.config import LEVEL_ZH, LEVELS, load_rules
 from alerts.scheduler import run_worker
 from alerts.service import MECHANISMS, OUTCOMES, RiskService
-from traceability.app.context import Context, console, emit_json, pass_context
+from traceability.app.context import Context, console, emit_json, parse_time, pass_context
 from traceability.errors import InvalidInput
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -23,18 +23,6 @@ _FACTOR_ZH = {**LEVEL_ZH, "confirmed": "属实", "notices": "通报"}
 def _service(ctx: Context) -> RiskService:
     service: RiskService = ctx.services.feature("risk")
     return service
-
-
-def _as_of(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"时间应为 ISO 8601，例如 2026-11-20T08:00，收到 {value!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
 
 
 def _print_runs(runs: list[dict[str, Any]]) -> None:
@@ -70,7 +58,7 @@ def risk_group() -> None:
 @pass_context
 def risk_run(ctx: Context, mechanism: str, as_of: str | None, full: bool, as_json: bool) -> None:
     """手动运行一个机制（或 all：依次采集、研判、预警、复核）；每次运行都有记录。"""
-    runs = _service(ctx).run(mechanism, as_of=_as_of(as_of), full=full)
+    runs = _service(ctx).run(mechanism, as_of=parse_time(as_of), full=full)
     if as_json:
         emit_json(runs)
     else:
@@ -292,7 +280,7 @@ def alerts_close(ctx: Context, alert_id: int, outcome: str, note: str) -> None:
 @pass_context
 def alerts_notify(ctx: Context, as_of: str | None) -> None:
     """按分组把到期的预警（及每日汇总）放入发件箱。"""
-    emit_json(_service(ctx).notify(_as_of(as_of)))
+    emit_json(_service(ctx).notify(parse_time(as_of)))
 
 
 @alerts_group.command("send-pending")

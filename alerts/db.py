@@ -15,12 +15,12 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from traceability.store.embedded import EmbeddedDatabase
+from traceability.store.migrations import Component, Migration, migrate
 
 DDL = (
     # Normalised inputs of the rules, one row per fact collected (dedupe = source identity).
@@ -114,6 +114,10 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS risk_mail_keys (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 
+SCHEMA = Component(
+    "risk", (Migration(1, "signals, risks, alerts, runs, leases, credit, email", DDL),)
+)
+
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -151,33 +155,22 @@ class RiskDB:
         self._ready = False
         self._lock = threading.Lock()
 
-    @property
-    def db(self) -> sqlite3.Connection:
-        conn = self.database.db
+    def _ensure_tables(self) -> None:
+        """Tables on first use, so that building services does no I/O."""
         if not self._ready:
             with self._lock:
                 if not self._ready:
-                    conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        for statement in DDL:
-                            conn.execute(statement)
-                    except BaseException:
-                        conn.execute("ROLLBACK")
-                        raise
-                    conn.execute("COMMIT")
+                    migrate(self.database, SCHEMA)
                     self._ready = True
-        return conn
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    @property
+    def db(self) -> sqlite3.Connection:
+        self._ensure_tables()
+        return self.database.db
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        self._ensure_tables()
+        return self.database.transaction()
 
     def has_table(self, name: str) -> bool:
         row = self.db.execute(

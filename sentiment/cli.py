@@ -6,7 +6,6 @@ The opinions feature adds both groups; the commands use the main CLI's ``Context
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -20,23 +19,8 @@ from sentiment.present import doc_json
 from sentiment.search.port import CST, Filters, SearchQuery
 from sentiment.service import OpinionsService
 from sentiment.train import SEED, train
+from traceability.app.context import emit_json, parse_time
 from traceability.errors import ConfigurationError, InvalidParameter
-
-
-def _emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-def _time(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"时间应为 ISO 8601，例如 2026-11-20 或 2026-11-20T08:00，收到 {value!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
 
 
 def _service(ctx: click.Context) -> OpinionsService:
@@ -104,7 +88,7 @@ def opinions_crawl(ctx: click.Context, names: tuple[str, ...], due: bool, as_jso
         raise ConfigurationError(f"{service.config.source_file} 中没有配置信息源 ([[sources]])")
     runs, signals = service.crawl(sources, due_only=due)
     if as_json:
-        _emit({"runs": [{"source": r.source, **r.stats()} for r in runs],
+        emit_json({"runs": [{"source": r.source, **r.stats()} for r in runs],
                "signals": [s.as_json() for s in signals]})  # fmt: skip
         return
     for run in runs:
@@ -121,7 +105,7 @@ def opinions_crawl(ctx: click.Context, names: tuple[str, ...], due: bool, as_jso
 def _filters(source: str | None, entity: str | None, sentiment: str | None,
              category: str | None, since: str | None, until: str | None) -> Filters:  # fmt: skip
     return Filters(source=source, entity=entity, sentiment=sentiment, category=category,  # type: ignore[arg-type]  # checked: Choice
-                   since=_time(since), until=_time(until))  # fmt: skip
+                   since=parse_time(since), until=parse_time(until))  # fmt: skip
 
 
 _FILTER_OPTIONS = [
@@ -159,7 +143,7 @@ def opinions_search(ctx: click.Context, query: str, source: str | None, entity: 
                     sort, 0, limit)  # type: ignore[arg-type]  # checked: Choice
     )  # fmt: skip
     if as_json:
-        _emit({"total": page.total, "results": [doc_json(h) for h in page.hits]})
+        emit_json({"total": page.total, "results": [doc_json(h) for h in page.hits]})
         return
     click.echo(f"共 {page.total} 条")
     for hit in page.hits:
@@ -187,7 +171,7 @@ def opinions_trend(ctx: click.Context, source: str | None, entity: str | None,
         interval,  # type: ignore[arg-type]  # checked: Choice
     )
     if as_json:
-        _emit([{"start": b.start.isoformat(), "negative": b.negative, "positive": b.positive}
+        emit_json([{"start": b.start.isoformat(), "negative": b.negative, "positive": b.positive}
                for b in buckets])  # fmt: skip
         return
     for b in buckets:
@@ -210,7 +194,7 @@ def opinions_signals(ctx: click.Context, kind: str | None, detect: bool, limit: 
         service.detect_signals()
     signals = service.state.signals(kind, limit)
     if as_json:
-        _emit([s.as_json() for s in signals])
+        emit_json([s.as_json() for s in signals])
         return
     if not signals:
         click.echo("暂无信号")

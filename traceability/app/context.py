@@ -7,6 +7,7 @@ of their class (the README lists them); nothing prints a traceback to a user.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import sys
@@ -20,6 +21,7 @@ from rich.table import Table
 
 from config import Settings, SettingsError, load_settings
 from traceability.errors import ConfigurationError, QtraceError
+from traceability.formats.ceb.times import CHINA_TZ
 from traceability.ingest.ingestor import IngestReport
 from traceability.services import Services, build_services
 
@@ -79,6 +81,19 @@ class QtraceGroup(click.Group):
             return super().invoke(ctx)
         except QtraceError as exc:
             raise CommandError(exc) from None
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    """An ISO 8601 option value; without a zone it is Beijing time (UTC+8)."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"时间应为 ISO 8601，例如 2026-11-20 或 2026-11-20T08:00，收到 {value!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TZ)
 
 
 def emit_json(data: Any) -> None:
