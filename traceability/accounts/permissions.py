@@ -28,6 +28,8 @@ WRITERS = frozenset({"admin", "regulator", "submitter"})  # send documents
 OPINION_READERS = frozenset({"admin", "regulator", "public_security", "unit", "auditor"})
 AUDIT_READERS = frozenset({"admin", "auditor"})
 UNMASKERS = frozenset({"public_security"})
+CASE_WORKERS = frozenset({"admin", "regulator", "public_security", "unit"})  # work a case
+CASE_OPENERS = frozenset({"admin", "regulator", "public_security"})  # open, stage, merge
 ALERT_HANDLERS = frozenset({"admin", "regulator", "unit"})  # acknowledge and close alerts
 DECIDERS = frozenset({"admin", "regulator"})  # negative list, recall notices
 
@@ -104,6 +106,29 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "alert_email.email_body": READERS,
     "alert_email.ack_link_page": PUBLIC,  # GET: a confirmation page only, never acts
     "alert_email.ack_link_confirm": PUBLIC,  # POST: authorised by the signed token
+    # -- risk cases (traceability/cases/web.py); the service narrows what each role sees ----
+    "cases.list_cases": READERS,
+    "cases.open_case": CASE_OPENERS,
+    "cases.show_case": READERS,
+    "cases.update_case": CASE_OPENERS,
+    "cases.advance_case": CASE_OPENERS,
+    "cases.merge_alerts": CASE_OPENERS,
+    "cases.add_entity": CASE_WORKERS,
+    "cases.add_evidence": CASE_WORKERS,
+    "cases.upload_file": CASE_WORKERS,
+    "cases.show_evidence": READERS,
+    "cases.download_file": READERS,
+    "cases.add_task": CASE_WORKERS,
+    "cases.set_task": CASE_WORKERS,
+    "cases.add_comment": CASE_WORKERS,
+    "cases.unmask_entity": UNMASKERS,
+    "cases.export_case": READERS,
+    "cases.my_notifications": READERS,
+    "cases.search_entity": READERS,
+    "cases.search_network": READERS,
+    "cases.cases_page": READERS,
+    "cases.network_page": READERS,
+    "cases.case_page": READERS,
 }
 
 # Console endpoints that take urlencoded forms (protected by the CSRF token instead of

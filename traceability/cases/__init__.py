@@ -1,0 +1,1 @@
+"""Risk cases (issue #12): open, work, search by network and export a case file."""
