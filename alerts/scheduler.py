@@ -23,6 +23,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
 from alerts.config import RiskSettings
 from alerts.service import RiskService, default_holder
 from traceability.errors import Conflict
@@ -84,6 +87,7 @@ class Worker:
         self.settings: RiskSettings = self.service.settings
         self.holder = holder or default_holder()
         self.tally: Counter[str] = Counter()
+        self._scheduler: BackgroundScheduler | None = None
         self.jobs: list[Any] = []
         for feature in services.features:
             if feature.jobs is not None:
@@ -116,11 +120,9 @@ class Worker:
         except Exception:
             log.exception("lease renewal failed")
 
-    def run(self, seconds: float | None = None) -> dict[str, Any]:
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        scheduler = BackgroundScheduler(
+    def start(self) -> None:
+        """Schedule every job in a background scheduler; returns at once (see :meth:`stop`)."""
+        self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(1), "lease": ThreadPoolExecutor(1)},
             job_defaults={
                 "coalesce": True,
@@ -133,21 +135,36 @@ class Worker:
         for job in self.jobs:
             # The risk mechanisms run at start; other jobs (the crawler) after one interval.
             first = start if isinstance(job, MechanismJob) else None
-            scheduler.add_job(
+            self._scheduler.add_job(
                 self.guarded, "interval", seconds=job.seconds, args=[job], id=job.id,
                 name=job.id, replace_existing=True,
                 **({"next_run_time": first} if first else {}),
             )  # fmt: skip
-        scheduler.add_job(
+        self._scheduler.add_job(
             self.heartbeat, "interval", seconds=max(self.settings.lease_seconds / 3, 0.1),
             id="risk.lease", replace_existing=True, executor="lease", next_run_time=start,
         )  # fmt: skip
+        self._scheduler.start()
+
+    def stop(self) -> dict[str, Any]:
+        """Let running jobs finish, give up the leader lease, and return the tally."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+            self._scheduler = None
+        try:
+            self.service.rdb.release(LEADER, self.holder)
+        except Exception:
+            log.exception("lease release failed")
+        return {"holder": self.holder, "jobs": [j.id for j in self.jobs], **self.tally}
+
+    def run(self, seconds: float | None = None) -> dict[str, Any]:
+        """Run until SIGTERM/SIGINT (or ``seconds``): ``qtrace worker``."""
         stop = threading.Event()
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
                 previous[sig] = signal.signal(sig, lambda *_: stop.set())
-        scheduler.start()
+        self.start()
         began = time.monotonic()
         try:
             while not stop.is_set():
@@ -155,14 +172,10 @@ class Worker:
                     break
                 stop.wait(0.1)
         finally:
-            scheduler.shutdown(wait=True)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            try:
-                self.service.rdb.release(LEADER, self.holder)
-            except Exception:
-                log.exception("lease release failed")
-        return {"holder": self.holder, "jobs": [j.id for j in self.jobs], **self.tally}
+            tally = self.stop()
+        return tally
 
 
 def run_worker(services: Services, holder: str | None = None,

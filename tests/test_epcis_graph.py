@@ -13,6 +13,7 @@ import pytest
 from tests import world_builder as wb
 from traceability import epcis as epcis_doc
 from traceability.analysis.trace import TraceService
+from traceability.epcis import capture as capture_module
 from traceability.epcis.capture import Capture
 from traceability.epcis.errors import EpcisError
 from traceability.epcis.store import EventStore
@@ -126,7 +127,11 @@ def test_rollback_leaves_both_stores_untouched(world) -> None:
     assert (capture.graph.counts(), capture.events.count()) == before
 
 
-def test_worker_processes_check_large_documents_like_the_inline_path(tmp_path: Path) -> None:
+def test_worker_processes_check_large_documents_like_the_inline_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pool starts only after PARALLEL_MIN_TOTAL_BYTES of input; this test wants it.
+    monkeypatch.setattr(capture_module, "PARALLEL_MIN_TOTAL_BYTES", 0)
     """A document over the parallel threshold is checked by worker processes: same IDs,
     same rollback."""
     import sys
@@ -135,9 +140,7 @@ def test_worker_processes_check_large_documents_like_the_inline_path(tmp_path: P
     from bench_epcis import build
 
     (data,) = build(400, 400)
-    from traceability.epcis.capture import PARALLEL_MIN_BYTES
-
-    assert len(data) >= PARALLEL_MIN_BYTES
+    assert len(data) >= capture_module.PARALLEL_MIN_BYTES
     results = []
     for workers in (0, 2):
         graph = SQLiteGraphStore(tmp_path / f"w{workers}.db")
@@ -146,6 +149,7 @@ def test_worker_processes_check_large_documents_like_the_inline_path(tmp_path: P
         capture = Capture(events, graph, workers=workers)
         try:
             results.append(sorted(capture.capture_bytes(data).captured))
+            assert (capture._checkers is not None) == (workers > 0)  # the pool really ran
             broken = orjson.loads(data)
             broken["epcisBody"]["eventList"][399]["action"] = "MOVE"
             broken["epcisBody"]["eventList"][0]["eventTime"] = "2030-01-01T00:00:00Z"

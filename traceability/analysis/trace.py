@@ -191,39 +191,54 @@ class TraceService:
         if missing:
             raise NotFound(f"未找到批次 {', '.join(missing)}")
         rows = self.store.recall_rows(refs, self.limits.max_depth)
+        # One pass, plain dicts: this loop runs once per affected order (thousands), and
+        # was most of a recall's time.  Party details are the store's display fields,
+        # copied once per distinct party (the store never shares them with an order).
         orders: dict[str, dict[str, Any]] = {}
-        per_batch: Counter[str] = Counter()
-        tallies: dict[str, Counter[str]] = {name: Counter() for name in _RECALL_PARTIES}
-        details: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in _RECALL_PARTIES}
+        per_batch: dict[str, int] = {}
+        tallies: dict[str, dict[str, int]] = {name: {} for name in _RECALL_PARTIES}
+        details: dict[str, dict[str, Any]] = {name: {} for name in _RECALL_PARTIES}
+        buyer_n, district_n, platform_n, carrier_n = (tallies[n] for n in _RECALL_PARTIES)
+        buyer_d, district_d, platform_d, carrier_d = (details[n] for n in _RECALL_PARTIES)
         for row in rows:
-            per_batch[row.batch.key] += 1  # rows are distinct per (batch, order)
-            entry = orders.get(row.order.key)
+            batch_key = row.batch.key
+            per_batch[batch_key] = per_batch.get(batch_key, 0) + 1  # distinct (batch, order)
+            order_key = row.order.key
+            entry = orders.get(order_key)
             if entry is not None:
-                entry["batches"].append(row.batch.key)
+                entry["batches"].append(batch_key)
                 continue
-            orders[row.order.key] = {
-                "key": row.order.key,
-                **{k: v for k, v in row.order_props.items() if v is not None},
-                "batches": [row.batch.key],
-                "buyer": dict(row.buyer.props) if row.buyer else None,
-                "platform": row.platform.props.get("name") if row.platform else None,
-                "carrier": row.carrier.props.get("name") if row.carrier else None,
-                "district": (
-                    {"code": row.district.key, **row.district.props} if row.district else None
-                ),
-            }
+            buyer, platform, carrier, district = row.buyer, row.platform, row.carrier, row.district
+            entry = {"key": order_key}
+            for name, value in row.order_props.items():
+                if value is not None:
+                    entry[name] = value
+            entry["batches"] = [batch_key]
+            entry["buyer"] = dict(buyer.props) if buyer else None
+            entry["platform"] = platform.props.get("name") if platform else None
+            entry["carrier"] = carrier.props.get("name") if carrier else None
+            entry["district"] = {"code": district.key, **district.props} if district else None
+            orders[order_key] = entry
             # Each order counts once per party, however many recalled lots it carries.
-            for name, party in zip(
-                _RECALL_PARTIES, (row.buyer, row.district, row.platform, row.carrier), strict=True
+            for party, counts, shown in (
+                (buyer, buyer_n, buyer_d),
+                (district, district_n, district_d),
+                (platform, platform_n, platform_d),
+                (carrier, carrier_n, carrier_d),
             ):
                 if party is not None:
-                    tallies[name][party.key] += 1
-                    details[name].setdefault(party.key, dict(party.props))
+                    key = party.key
+                    count = counts.get(key)
+                    if count is None:
+                        counts[key] = 1
+                        shown[key] = party.props
+                    else:
+                        counts[key] = count + 1
 
         def finish(name: str) -> list[dict[str, Any]]:
+            shown = details[name]
             items = [
-                {"key": key, **details[name][key], "orders": count}
-                for key, count in tallies[name].items()
+                {"key": key, **shown[key], "orders": count} for key, count in tallies[name].items()
             ]
             return sorted(items, key=lambda v: (-v["orders"], v["key"]))
 
@@ -232,7 +247,7 @@ class TraceService:
                 {
                     "key": r.key,
                     "product": found[r].props.get("gtin"),
-                    "orders": per_batch[r.key],
+                    "orders": per_batch.get(r.key, 0),
                 }
                 for r in refs
             ],

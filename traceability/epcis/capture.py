@@ -34,8 +34,11 @@ from traceability.store.port import GraphStore
 from traceability.store.traversal import RETRACTED
 
 ERROR_BEHAVIOURS = ("rollback", "proceed")
-# Documents at least this large are checked and hashed by worker processes in parallel.
+# Documents at least this large are checked and hashed by worker processes in parallel,
 PARALLEL_MIN_BYTES = 256 * 1024
+# once this much input has come through the Capture: starting the processes (spawn, each
+# importing the checker) costs more than checking a few documents in-process saves.
+PARALLEL_MIN_TOTAL_BYTES = 4 * 2**20
 
 
 def default_workers() -> int:
@@ -122,6 +125,7 @@ class Capture:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._checkers: ProcessPoolExecutor | None = None
+        self._seen_bytes = 0  # input so far, to decide when worker processes pay off
 
     # -- synchronous core ----------------------------------------------------------------
 
@@ -201,7 +205,8 @@ class Capture:
     def capture_many(
         self, documents: Iterable[bytes], behaviour: str = "rollback"
     ) -> Iterator[CaptureResult]:
-        """Capture documents in order; large ones are checked by worker processes.
+        """Capture documents in order; large ones are checked by worker processes once
+        the input so far reaches PARALLEL_MIN_TOTAL_BYTES (before, in this process).
 
         The next document is handed to the workers before the current one is written, so
         checking (schema, CBV, hash) overlaps with parsing, mapping and writing.  Each
@@ -209,7 +214,9 @@ class Capture:
         """
         pending: tuple[bytes, list[Future[Any]]] | None = None
         for data in documents:
-            queued = (data, self._check_async(data))
+            self._seen_bytes += len(data)
+            large = self._checkers is not None or self._seen_bytes >= PARALLEL_MIN_TOTAL_BYTES
+            queued = (data, self._check_async(data) if large else [])
             if pending is not None:
                 yield self._finish(*pending, behaviour)
             pending = queued

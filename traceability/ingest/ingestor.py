@@ -12,6 +12,7 @@ import hashlib
 import os
 import secrets
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +27,7 @@ from traceability.ingest.handlers import DocumentHandler
 from traceability.ingest.mapping import CebMapper, GraphBatch
 from traceability.ingest.registry import is_registry, read_registry, registry_row
 from traceability.store.port import GraphStore
+from traceability.store.traversal import paused_gc
 
 SUFFIXES = {".xml", ".json", ".jsonld", ".csv"}
 # The generator's description of a world, not a message; skipped when walking folders.
@@ -277,7 +279,8 @@ class Ingestor:
         """Ingest one message; ``submitter`` (the API's caller) raises Forbidden, not a
         rejection, when an enterprise sends what it may not."""
         try:
-            prepared = self.map_bytes(data)
+            with paused_gc():  # one message's short-lived objects; see paused_gc
+                prepared = self.map_bytes(data)
         except IngestError as exc:
             report.tally(self.detect(data)).rejected_files += 1
             report.rejections.append(Rejection(source, exc.record, str(exc)))
@@ -287,8 +290,9 @@ class Ingestor:
             self._hand_over(prepared, source, report)
             return
         # Both writes are idempotent: after a failure between them, a re-run converges.
-        self.store.upsert(prepared.batch.nodes, prepared.batch.edges)
-        raised = self.compliance.apply(prepared.actions) if self.compliance else []
+        with paused_gc():
+            self.store.upsert(prepared.batch.nodes, prepared.batch.edges)
+            raised = self.compliance.apply(prepared.actions) if self.compliance else []
         if submitter is not None and submitter.enterprise and submitter.owners is not None:
             new = [d.key for d in prepared.touched if not d.change]
             submitter.owners.claim(new, submitter.enterprise, submitter.user)
@@ -340,6 +344,25 @@ class Ingestor:
         self,
         paths: Iterable[Path],
         on_file: Callable[[Path], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files one message at a time, in the store's bulk-load mode if it has one.
+
+        Each message is still written in its own transaction (the compliance ledger shares
+        the embedded file and writes between them); into an empty graph, the store builds
+        its secondary indexes once at the end (see ``SQLiteGraphStore.bulk_load``).
+        """
+        with self.bulk_load():
+            return self._ingest_paths(paths, on_file)
+
+    def bulk_load(self) -> AbstractContextManager[object]:
+        """The store's bulk-load mode (``qtrace ingest`` of a folder), or nothing."""
+        bulk: Callable[[], AbstractContextManager[object]] | None = getattr(
+            self.store, "bulk_load", None
+        )
+        return bulk() if bulk is not None else nullcontext()
+
+    def _ingest_paths(
+        self, paths: Iterable[Path], on_file: Callable[[Path], None] | None
     ) -> IngestReport:
         report = IngestReport()
         for path in paths:

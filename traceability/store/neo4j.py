@@ -68,7 +68,13 @@ from traceability.store.port import (
     Subgraph,
     validate_records,
 )
-from traceability.store.traversal import RETRACTED, ExpandRules, expand_rules, walk
+from traceability.store.traversal import (
+    RETRACTED,
+    ExpandRules,
+    expand_rules,
+    paused_gc,
+    walk,
+)
 
 log = logging.getLogger(__name__)
 
@@ -617,6 +623,10 @@ class Neo4jGraphStore:
     # -- writes ----------------------------------------------------------------------------
 
     def upsert(self, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
+        with paused_gc():  # a batch's parameter rows are many small acyclic objects
+            self._upsert(nodes, edges)
+
+    def _upsert(self, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
         validate_records(nodes, edges)
         # Merge duplicates within the batch (later props win), keeping the caller's mapping
         # until a duplicate forces a copy: loads send tens of thousands of records a batch.

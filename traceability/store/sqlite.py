@@ -9,9 +9,12 @@ Traversals run in the database, one indexed lookup per BFS level.
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,7 @@ from traceability.store.port import (
     Subgraph,
     validate_records,
 )
-from traceability.store.traversal import RETRACTED, ExpandRules, walk
+from traceability.store.traversal import RETRACTED, ExpandRules, paused_gc, walk
 
 _NO_PROPS: Mapping[str, Any] = {}
 
@@ -38,6 +41,21 @@ _NO_PROPS: Mapping[str, Any] = {}
 def _encode(props: Mapping[str, Any]) -> str:
     """Compact JSON with sorted keys (stable text); ``dict()`` handles other Mappings."""
     return orjson.dumps(props, default=dict, option=orjson.OPT_SORT_KEYS).decode()
+
+
+# Indexes a bulk load may build once at its end instead of maintaining row by row.  The
+# business-key index (nodes_by_key) and the edge primary key stay: every upsert seeks them.
+SECONDARY_INDEXES = "edges_by_dst", "idx_"
+
+
+def _index_name(statement: str) -> str:
+    return statement.split(" ON ")[0].rsplit(" ", 1)[-1]
+
+
+def _is_secondary(statement: str) -> bool:
+    return statement.startswith("CREATE INDEX ") and _index_name(statement).startswith(
+        SECONDARY_INDEXES
+    )
 
 
 def _schema_ddl() -> list[str]:
@@ -63,12 +81,24 @@ def _schema_ddl() -> list[str]:
     return ddl
 
 
+@dataclass(slots=True)
+class _BulkSession:
+    """State of :meth:`SQLiteGraphStore.bulk_load` (one loading thread)."""
+
+    db: sqlite3.Connection
+    commit_rows: int
+    deferred: list[str]
+    open: bool = False
+    pending: int = 0
+
+
 class SQLiteGraphStore:
     """The embedded adapter of :class:`traceability.store.port.GraphStore`."""
 
     def __init__(self, path: str | Path) -> None:
         self.database = EmbeddedDatabase(path)
         self.path = self.database.path
+        self._bulk: _BulkSession | None = None
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -98,7 +128,61 @@ class SQLiteGraphStore:
 
     # -- writes --------------------------------------------------------------------------
 
+    @contextmanager
+    def bulk_load(self, defer_indexes: bool | None = None, commit_rows: int = 0) -> Iterator[None]:
+        """Bulk-load mode for a large load by one thread (``qtrace ingest`` of a folder, bench).
+
+        * ``defer_indexes`` (default: when the graph is empty, i.e. an initial load): the
+          secondary indexes (incoming edges, indexed properties) are dropped and built once
+          at the end, in sorted order, instead of one random B-tree insert per row.  Reads
+          stay correct meanwhile, only slower; if the process dies, the next
+          ``ensure_schema`` (every store open) builds them.
+        * ``commit_rows`` > 0: upserts share one write transaction, committed once that many
+          node and edge rows are pending (and at the end).  Each upsert still runs in its own
+          savepoint, so a failing batch leaves nothing of itself, but a crash loses the
+          batches since the last commit (a re-run redoes them: loads are idempotent).  The
+          file's write lock is held in between, so only for loads with no other writer on
+          the file (the compliance ledger shares it): 0 keeps one transaction per upsert.
+        * The cyclic garbage collector runs over new objects only (``gc.freeze``, undone at
+          the end), and not at all inside each upsert.
+
+        Nested sessions join the outer one.
+        """
+        if self._bulk is not None:
+            yield
+            return
+        db = self.database.writer
+        if defer_indexes is None:
+            defer_indexes = db.execute("SELECT NOT EXISTS (SELECT 1 FROM nodes)").fetchone()[0]
+        deferred = [ddl for ddl in _schema_ddl() if _is_secondary(ddl)] if defer_indexes else []
+        if deferred:
+            with self.database.transaction() as tx:
+                for ddl in deferred:
+                    tx.execute(f"DROP INDEX IF EXISTS {_index_name(ddl)}")
+        session = self._bulk = _BulkSession(db, max(0, commit_rows), deferred)
+        # Leave a freeze made by someone else (a server after start-up) as it is.
+        freeze = gc.get_freeze_count() == 0
+        if freeze:
+            gc.freeze()
+        try:
+            yield
+        finally:
+            if freeze:
+                gc.unfreeze()
+            self._bulk = None
+            try:
+                self._commit(session)
+            finally:
+                if deferred:
+                    with paused_gc(), self.database.transaction() as tx:
+                        for ddl in deferred:
+                            tx.execute(ddl)
+
     def upsert(self, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
+        with paused_gc():
+            self._upsert(nodes, edges)
+
+    def _upsert(self, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
         validate_records(nodes, edges)
         # Merge duplicates within the batch first, so each node is written once.  Plain
         # tuples as keys: NodeRef is a tuple too, so edge ends find their nodes directly.
@@ -116,47 +200,89 @@ class SQLiteGraphStore:
             known = edge_map.get(edge_ident)
             edge_map[edge_ident] = edge.props if known is None else {**known, **edge.props}
         db = self.database.writer
+        bulk = self._bulk if self._bulk is not None and self._bulk.db is db else None
+        if bulk is not None and bulk.commit_rows:
+            if not bulk.open:
+                self._begin(db)
+                bulk.open = True
+            db.execute("SAVEPOINT upsert")
+            try:
+                self._write(db, merged, edge_map)
+            except BaseException:
+                db.execute("ROLLBACK TO upsert")
+                db.execute("RELEASE upsert")
+                raise
+            db.execute("RELEASE upsert")
+            bulk.pending += len(merged) + len(edge_map)
+            if bulk.pending >= bulk.commit_rows:
+                self._commit(bulk)
+            return
+        self._begin(db)
         try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"嵌入式图库无法开始写事务: {exc}") from exc
-        try:
-            ids = self._ids(list(merged))
-            # New nodes get the next row ids directly: this transaction holds the write
-            # lock, so nobody else can take them, and no second lookup is needed.
-            next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM nodes").fetchone()[0]
-            new_rows = []
-            changed_rows = []
-            for ident, props in merged.items():
-                row_id = ids.get(ident)
-                if row_id is None:
-                    ids[ident] = next_id
-                    new_rows.append((next_id, ident[0], ident[1], _encode(props)))
-                    next_id += 1
-                elif props:
-                    changed_rows.append((_encode(props), row_id))
-            db.executemany(
-                "INSERT INTO nodes (id, label, key, props) VALUES (?, ?, ?, ?)", new_rows
-            )
-            db.executemany(
-                "UPDATE nodes SET props = json_patch(props, ?1) WHERE id = ?2 "
-                "AND json_patch(props, ?1) <> props",
-                changed_rows,
-            )
-            db.executemany(
-                "INSERT INTO edges (src, type, dst, props) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (src, type, dst) DO UPDATE SET "
-                "props = json_patch(edges.props, excluded.props) "
-                "WHERE excluded.props <> '{}' AND edges.props <> excluded.props",
-                [
-                    (ids[src], rel_type, ids[dst], _encode(props) if props else "{}")
-                    for (src, rel_type, dst), props in edge_map.items()
-                ],
-            )
+            self._write(db, merged, edge_map)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _commit(session: _BulkSession) -> None:
+        """Commit a bulk session's open transaction (rolled back if the commit fails)."""
+        if not session.open:
+            return
+        session.open = False
+        session.pending = 0
+        try:
+            session.db.execute("COMMIT")
+        except BaseException:
+            if session.db.in_transaction:
+                session.db.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _begin(db: sqlite3.Connection) -> None:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"嵌入式图库无法开始写事务: {exc}") from exc
+
+    def _write(
+        self,
+        db: sqlite3.Connection,
+        merged: dict[tuple[str, str], Mapping[str, Any]],
+        edge_map: dict[tuple[tuple[str, str], str, tuple[str, str]], Mapping[str, Any]],
+    ) -> None:
+        """The batch's rows, inside the caller's transaction."""
+        ids = self._ids(list(merged))
+        # New nodes get the next row ids directly: this transaction holds the write
+        # lock, so nobody else can take them, and no second lookup is needed.
+        next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM nodes").fetchone()[0]
+        new_rows = []
+        changed_rows = []
+        for ident, props in merged.items():
+            row_id = ids.get(ident)
+            if row_id is None:
+                ids[ident] = next_id
+                new_rows.append((next_id, ident[0], ident[1], _encode(props)))
+                next_id += 1
+            elif props:
+                changed_rows.append((_encode(props), row_id))
+        db.executemany("INSERT INTO nodes (id, label, key, props) VALUES (?, ?, ?, ?)", new_rows)
+        db.executemany(
+            "UPDATE nodes SET props = json_patch(props, ?1) WHERE id = ?2 "
+            "AND json_patch(props, ?1) <> props",
+            changed_rows,
+        )
+        db.executemany(
+            "INSERT INTO edges (src, type, dst, props) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (src, type, dst) DO UPDATE SET "
+            "props = json_patch(edges.props, excluded.props) "
+            "WHERE excluded.props <> '{}' AND edges.props <> excluded.props",
+            [
+                (ids[src], rel_type, ids[dst], _encode(props) if props else "{}")
+                for (src, rel_type, dst), props in edge_map.items()
+            ],
+        )
 
     def _ids(self, idents: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Row ids of nodes by (label, key), in one indexed join over a JSON array."""
@@ -223,30 +349,41 @@ class SQLiteGraphStore:
             for ident, row_id in self._ids([(b.label, b.key) for b in batches]).items()
         }
         rows = self.db.execute(_RECALL_SQL, (json.dumps(list(roots)), max_depth)).fetchall()
-        # Parties repeat across orders (a few platforms, carriers and districts): fetch each
-        # once, with SQLite extracting only the display fields (never the hashes).
+        loads = orjson.loads
+        fields = [loads(row[2]) for row in rows]
         # The buyer as declared comes with the order row; parties repeat across orders (a
-        # few platforms, carriers, districts), so each is fetched once, display fields only.
-        party_ids = {pid for row in rows for pid in row[9:] if pid is not None}
-        party_ids |= {row[8] for row in rows if row[5] is None and row[8] is not None}
+        # few platforms, carriers, districts), so each is fetched once, display fields only
+        # (never the hashes).
+        party_ids = {pid for row in rows for pid in row[4:] if pid is not None}
+        party_ids |= {
+            row[3]
+            for row, f in zip(rows, fields, strict=True)
+            if f[3] is None and row[3] is not None
+        }
         parties: dict[int, Node] = {}
         for row_id, label, key, *values in self._select_in(_PARTY_SQL, party_ids):
-            fields = _DISPLAY_FIELDS.get(label, ())
-            display = {f: v for f, v in zip(fields, values, strict=False) if v is not None}
+            names = _DISPLAY_FIELDS.get(label, ())
+            display = {f: v for f, v in zip(names, values, strict=False) if v is not None}
             parties[row_id] = Node(label, key, display)
+        get = parties.get
         result = []
-        for row in rows:
-            root, order_key, time, paid, buyer_hash, *masked = row[:8]
-            buyer_id, platform, carrier, district = row[8:]
-            buyer = (
-                Node("Buyer", buyer_hash, _present(_DISPLAY_FIELDS["Buyer"], masked))
-                if buyer_hash is not None and masked[0] is not None
-                else parties.get(buyer_id)
-            )
+        for (root, order_key, _, buyer_id, platform, carrier, district), f in zip(
+            rows, fields, strict=True
+        ):
+            time, paid, buyer_hash, name, id_masked, phone = f
+            if buyer_hash is not None and name is not None:
+                shown = {"nameMasked": name}
+                if id_masked is not None:
+                    shown["idMasked"] = id_masked
+                if phone is not None:
+                    shown["phoneMasked"] = phone
+                buyer: Node | None = Node("Buyer", buyer_hash, shown)
+            else:
+                buyer = get(buyer_id)
             result.append(
                 RecallRow(
                     roots[root], NodeRef("Order", order_key), {"time": time, "acturalPaid": paid},
-                    buyer, parties.get(platform), parties.get(carrier), parties.get(district),
+                    buyer, get(platform), get(carrier), get(district),
                 )
             )  # fmt: skip
         return result
@@ -302,10 +439,6 @@ _DISPLAY_FIELDS = {
 }
 
 
-def _present(fields: tuple[str, ...], values: Sequence[Any]) -> dict[str, Any]:
-    return {f: v for f, v in zip(fields, values, strict=True) if v is not None}
-
-
 # Display fields of recall parties, in _DISPLAY_FIELDS order per label.
 _PARTY_SQL = (
     "SELECT id, label, key, CASE label WHEN 'Buyer' THEN props ->> '$.nameMasked'"
@@ -316,7 +449,9 @@ _PARTY_SQL = (
 
 # Every order downstream of the recalled lots, through transformations, with the buyer,
 # platform, carrier and delivery district a recall notice must reach (as node ids).  Each
-# party lookup is a primary-key seek on (src, type).
+# party lookup is a primary-key seek on (src, type).  The order's fields come as one JSON
+# array from one json_extract: SQLite (3.40 here) parses the ~800-byte props text once per
+# call, so six ``->>`` cost six parses.
 _RECALL_SQL = """
 WITH RECURSIVE lots(id, root, depth) AS (
     SELECT value, value, 0 FROM json_each(?1)
@@ -330,9 +465,9 @@ hits(root, order_id) AS (
     SELECT DISTINCT lots.root, e.dst FROM lots
     JOIN edges e ON e.src = lots.id AND e.type = 'SOLD_IN'
 )
-SELECT hits.root, o.key, o.props ->> '$.time', o.props ->> '$.acturalPaid',
-       o.props ->> '$.buyerIdHash', o.props ->> '$.buyerNameMasked',
-       o.props ->> '$.buyerIdMasked', o.props ->> '$.buyerPhoneMasked',
+SELECT hits.root, o.key,
+       json_extract(o.props, '$.time', '$.acturalPaid', '$.buyerIdHash', '$.buyerNameMasked',
+                    '$.buyerIdMasked', '$.buyerPhoneMasked'),
        eb.dst, ep.dst, ec.dst, ed.dst
 FROM hits
 JOIN nodes o ON o.id = hits.order_id

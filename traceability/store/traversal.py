@@ -17,7 +17,9 @@ A trace is a breadth-first walk from a root node:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable
+import gc
+from collections.abc import Collection, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -46,6 +48,23 @@ def expand_rules(direction: Direction | str) -> ExpandRules:
     if direction is Direction.FORWARD:
         return ExpandRules(outgoing=chain + document + party, incoming=document)
     raise ValueError("a single walk goes back or forward; 'both' is the union of two walks")
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector off for one write batch, back as it was afterwards.
+
+    A batch allocates hundreds of thousands of short-lived, acyclic tuples and dicts (freed
+    by reference counting) that would otherwise trigger full collections over every object
+    the process holds.  Always scoped: ``finally`` restores the previous state.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def is_expandable(label: str, is_root: bool) -> bool:

@@ -180,13 +180,20 @@ class ComplianceEngine:
         """Record everything in one ledger transaction; return the findings raised now."""
         raised: list[Finding] = []
         with self.ledger.transaction():
+            # The documents' current versions, read in one statement; a key written since
+            # (the same document twice in a message) is read again.
+            known = self.ledger.get_many(
+                [(a.doc.kind, a.doc.key) for a in actions if a.kind == "document" and a.doc]
+            )
             for action in actions:
                 if action.kind == "document" and action.doc is not None:
-                    raised += self._apply_document(action.doc, action.findings)
+                    raised += self._apply_document(action.doc, action.findings, known)
                 elif action.kind == "receipt" and action.ref.get("copNo"):
                     if action.ref.get("invtNo"):
+                        known.clear()
                         self.ledger.set_invt_no(action.ref["copNo"], action.ref["invtNo"])
                 elif action.kind in ("cancel", "refund"):
+                    known.clear()
                     raised += self._apply_reversal(action)
         return raised
 
@@ -198,9 +205,13 @@ class ComplianceEngine:
         finding = replace(finding, kinds=kinds) if kinds else finding
         return [finding] if self.ledger.record(finding) else []
 
-    def _apply_document(self, doc: Doc, own: list[Finding]) -> list[Finding]:
+    def _apply_document(
+        self, doc: Doc, own: list[Finding], prefetched: dict[tuple[str, str], Doc | None]
+    ) -> list[Finding]:
         raised: list[Finding] = []
-        known = self.ledger.get(doc.kind, doc.key)
+        ident = (doc.kind, doc.key)
+        # One use of the prefetched version: the put below makes it stale.
+        known = prefetched.pop(ident) if ident in prefetched else self.ledger.get(*ident)
         if (
             doc.app_type == "1" and known is not None and known.app_type != "3"
             and self.ledger.status(doc.kind, doc.key) == "active" and known.guid != doc.guid

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -62,14 +64,39 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.database = EmbeddedDatabase(path, row_factory=sqlite3.Row)
         self.path = self.database.path
+        # Finding ids to resolve, per thread, while that thread's transaction is open.
+        self._local = threading.local()
         migrate(self.database, SCHEMA)
 
     @property
     def db(self) -> sqlite3.Connection:
         return self.database.db
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self.database.transaction()
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One ledger transaction; ``resolve`` calls inside it are sent as one batch.
+
+        A message resolves a finding per check that passed (most of them, for ids that
+        were never recorded): they are queued and written with one ``executemany`` before
+        anything reads the findings table again (``record``, ``active_ids``, …) and before
+        the commit, so every read sees exactly what it saw with one statement each.
+        """
+        if getattr(self._local, "resolves", None) is not None:  # nested: the outer one
+            yield self.db
+            return
+        self._local.resolves = []
+        try:
+            with self.database.transaction() as db:
+                yield db
+                self._flush_resolves()
+        finally:
+            self._local.resolves = None
+
+    def _flush_resolves(self) -> None:
+        pending: list[tuple[str]] | None = getattr(self._local, "resolves", None)
+        if pending:
+            self.db.executemany("UPDATE compliance_findings SET active = 0 WHERE id = ?", pending)
+            pending.clear()
 
     # -- documents -----------------------------------------------------------------------
 
@@ -78,6 +105,20 @@ class Ledger:
             "SELECT * FROM compliance_documents WHERE kind = ? AND key = ?", (kind, key)
         ).fetchone()
         return _doc(row) if row else None
+
+    def get_many(self, idents: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Doc | None]:
+        """``get`` for many (kind, key) pairs in one statement; absent ones map to None."""
+        found: dict[tuple[str, str], Doc | None] = dict.fromkeys(idents)
+        if not found:
+            return found
+        rows = self.db.execute(
+            "SELECT d.* FROM json_each(?) j JOIN compliance_documents d"
+            " ON d.kind = j.value ->> 0 AND d.key = j.value ->> 1",
+            (json.dumps(list(found), ensure_ascii=False),),
+        ).fetchall()
+        for row in rows:
+            found[(row["kind"], row["key"])] = _doc(row)
+        return found
 
     def status(self, kind: str, key: str) -> str | None:
         row = self.db.execute(
@@ -177,6 +218,7 @@ class Ledger:
 
     def record(self, finding: Finding) -> bool:
         """Store or refresh a finding; True when it is new or was resolved before."""
+        self._flush_resolves()
         body = json.dumps(finding.as_json(), ensure_ascii=False, default=str)
         now = _now()
         before = self.db.execute(
@@ -192,9 +234,14 @@ class Ledger:
         return before is None or not before[0]
 
     def resolve(self, finding_id: str) -> None:
+        pending: list[tuple[str]] | None = getattr(self._local, "resolves", None)
+        if pending is not None:
+            pending.append((finding_id,))
+            return
         self.db.execute("UPDATE compliance_findings SET active = 0 WHERE id = ?", (finding_id,))
 
     def active_ids(self, code: str) -> set[str]:
+        self._flush_resolves()
         rows = self.db.execute(
             "SELECT id FROM compliance_findings WHERE code = ? AND active = 1", (code,)
         )
@@ -202,6 +249,7 @@ class Ledger:
 
     def findings(self, code: str | None = None, include_resolved: bool = False,
                  limit: int = 10_000) -> list[dict[str, Any]]:  # fmt: skip
+        self._flush_resolves()
         sql = "SELECT body, active, first_seen FROM compliance_findings WHERE 1 = 1"
         params: list[Any] = []
         if code:
@@ -220,6 +268,7 @@ class Ledger:
         return result
 
     def counts(self) -> dict[str, int]:
+        self._flush_resolves()
         rows = self.db.execute(
             "SELECT code, count(*) FROM compliance_findings WHERE active = 1 GROUP BY code"
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from flask import Flask, Response, request
 from waitress import serve
 from werkzeug.exceptions import HTTPException
@@ -92,6 +94,9 @@ def serve_app(
 ) -> None:
     """Serve with waitress, a production WSGI server that needs no compiler or internet."""
     app = create_app(settings, services)
+    # Everything built so far lives as long as the server: keep it out of the collector's
+    # full passes, which otherwise stall a request for ~100 ms now and then.
+    gc.freeze()
     try:
         serve(app, host=host or settings.web.host, port=port or settings.web.port, threads=4)
     finally:
