@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from alerts.scheduler import Worker
 from config import Settings
 from traceability.app.context import Context, console, pass_context, print_ingest, program_name
 from traceability.app.web import serve_app
@@ -76,7 +77,15 @@ def demo(ctx: Context, orders: int, seed: int, no_serve: bool) -> None:
         console.print(
             f"\n控制台 Console: [bold]http://{host}:{port}/[/bold]  （在 /login 登录，Ctrl+C 退出）"
         )
-        serve_app(settings, host, port, ctx.services)
+        worker = Worker(ctx.services) if ctx.services.has_feature("risk") else None
+        if worker is not None:
+            worker.start()  # the four mechanisms, the crawler and the mail sender keep running
+            console.print(f"调度进程 Worker: {len(worker.jobs)} 个定时任务在本进程中运行")
+        try:
+            serve_app(settings, host, port, ctx.services)
+        finally:
+            if worker is not None:
+                worker.stop()
     finally:
         if sink is not None:
             sink.stop()
@@ -106,8 +115,9 @@ def _print_login(ctx: Context) -> None:
     name, password = ctx.services.feature("accounts").ensure_demo_admin()
     prog = program_name()
     if password:
-        console.print(
-            f"\n演示管理员 Demo admin: 用户名 [bold]{name}[/bold]  密码 [bold]{password}[/bold]"
+        # Plain echo: a terminal's line wrapping must not split the password.
+        click.echo(
+            f"\n演示管理员 Demo admin: 用户名 {name}  密码 {password}"
             f"（只显示这一次；{prog} user passwd {name} 可重设）"
         )
     else:
