@@ -10,6 +10,7 @@ Precedence, lowest first:
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import tomllib
@@ -42,6 +43,21 @@ class TraceSettings(_Section):
 
 class PrivacySettings(_Section):
     hash_key: str = ""
+    # AES-256-GCM key for the archived originals: base64 of 32 bytes (`qtrace archive
+    # keygen`); empty = originals unencrypted (still 0600).  Never in the repository.
+    archive_key: str = ""
+
+    @field_validator("archive_key")
+    @classmethod
+    def _archive_key_is_32_bytes(cls, value: str) -> str:
+        if value.strip():
+            try:
+                key = base64.b64decode(value.strip(), validate=True)
+            except ValueError:
+                raise ValueError("archive_key 应为 32 字节密钥的 base64 编码") from None
+            if len(key) != 32:
+                raise ValueError(f"archive_key 解码后应为 32 字节，实为 {len(key)} 字节")
+        return value
 
 
 class ChecksSettings(_Section):

@@ -19,6 +19,7 @@ from traceability.analysis.compliance import ComplianceEngine, Ledger
 from traceability.analysis.trace import TraceLimits, TraceService
 from traceability.errors import ConfigurationError, NotFound
 from traceability.features import Feature, enabled_features
+from traceability.formats.archive import Archive, parse_key
 from traceability.formats.privacy import PersonalDataHasher
 from traceability.ingest.handlers import DocumentHandler
 from traceability.ingest.ingestor import Ingestor
@@ -71,7 +72,9 @@ class Services:
         return Ingestor(
             self.store,
             self.hasher,
-            archive=self.settings.data_dir / "archive",
+            archive=Archive(
+                self.settings.data_dir / "archive", parse_key(self.settings.privacy.archive_key)
+            ),
             compliance=self.compliance,
             handlers=self.document_handlers(),
         )

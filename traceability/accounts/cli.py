@@ -1,4 +1,4 @@
-"""``qtrace user``, ``qtrace token``, ``qtrace audit``, ``qtrace backup`` and ``qtrace restore``."""
+"""``qtrace user``, ``token``, ``audit``, ``backup``, ``restore`` and ``archive``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from traceability.accounts.settings import AccountsSettings
 from traceability.accounts.store import AUDIT_KEY_FILE, SCOPES, AccountStore, private_key_file
 from traceability.app.context import Context, console, emit_json, pass_context
 from traceability.errors import ConfigurationError, Conflict, InvalidInput, QtraceError
+from traceability.formats.archive import Archive, new_key, parse_key
 
 
 def open_accounts(settings: Settings) -> AccountStore:
@@ -338,5 +339,43 @@ def restore(ctx: Context, source: Path, yes: bool) -> None:
     console.print(f"已从 {source} 恢复到 {target}（完整性检查通过）")
 
 
+# -- the archive of originals ------------------------------------------------------------
+
+
+@click.group("archive")
+def archive() -> None:
+    """原始报文归档的静态加密：生成密钥、加密已有文件。"""
+
+
+@archive.command("keygen")
+def archive_keygen() -> None:
+    """生成一个新的归档密钥（base64，32 字节），只输出到标准输出。
+
+    写入站点配置 [privacy] archive_key（或环境变量 QTRACE_PRIVACY__ARCHIVE_KEY），
+    不要提交到代码仓库；密钥丢失则已加密的原始报文无法再读取，请离线另行保管。
+    """
+    click.echo(new_key())
+
+
+def _site_archive(settings: Settings) -> Archive:
+    key = parse_key(getattr(settings.privacy, "archive_key", ""))
+    return Archive(settings.data_dir / "archive", key)
+
+
+@archive.command("encrypt")
+@pass_context
+def archive_encrypt(ctx: Context) -> None:
+    """以已配置的密钥加密归档中尚未加密的原始报文（配置密钥之前写入的文件）。"""
+    site = _site_archive(ctx.settings)
+    done, already = site.encrypt_existing()
+    store = open_accounts(ctx.settings)
+    try:
+        store.audit(f"cli:{_os_user()}", "archive.encrypt", str(site.root),
+                    {"encrypted": done, "already": already})  # fmt: skip
+    finally:
+        store.close()
+    console.print(f"已加密 {done} 个文件；{already} 个原已加密")
+
+
 def commands() -> list[click.Command]:
-    return [user, token, audit, backup, restore]
+    return [user, token, audit, backup, restore, archive]

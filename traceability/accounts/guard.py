@@ -6,6 +6,9 @@ Every request, in this order:
    Content-Length, before anything reads it (Flask's MAX_CONTENT_LENGTH catches bodies
    sent without a length);
 2. the caller is identified: ``Authorization: Bearer <token>`` or the session cookie;
+   API requests (``/api/``, ``/epcis/``) then take a token from the caller's bucket (per
+   user, else per client address; ``[accounts] api_per_minute`` / ``api_burst``): 429 with
+   Retry-After when it is empty;
 3. the endpoint is looked up in the one permission table; an endpoint missing from it is
    refused even for administrators;
 4. state-changing requests: a cross-site ``Origin`` / ``Sec-Fetch-Site`` is refused; console
@@ -13,6 +16,9 @@ Every request, in this order:
    (text/plain, multipart, urlencoded), and a session (cookie) caller also needs the
    ``X-CSRF-Token`` header;
 5. the caller's enterprise becomes the ingest context (``g.submitter``).
+
+The client address (``request.remote_addr``: rate limits, the audit log) is the TCP peer,
+unless ``[accounts] trusted_proxies = N`` installs werkzeug's ProxyFix for N proxies.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, g, redirect, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from traceability.accounts.permissions import (
     CAPABILITY_FORM_ENDPOINTS,
@@ -41,6 +48,7 @@ LOGIN_CSRF_COOKIE = "qtrace_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+API_PREFIXES = ("/api/", "/epcis/")
 FORM_TYPES = frozenset({"text/plain", "multipart/form-data", "application/x-www-form-urlencoded"})
 
 
@@ -102,8 +110,16 @@ def _check_csrf(expected: str | None) -> None:
         raise Forbidden("CSRF 校验失败：请刷新页面后重试")
 
 
+def _limit_api(service: AccountsService, principal: Principal | None) -> None:
+    """One token from the caller's bucket for an API request (429 when it is empty)."""
+    if not request.path.startswith(API_PREFIXES):
+        return
+    key = f"user:{principal.name}" if principal else f"ip:{request.remote_addr or '-'}"
+    service.api_limiter.take(key)
+
+
 def _wants_console() -> bool:
-    return request.method == "GET" and not request.path.startswith(("/api/", "/epcis/"))
+    return request.method == "GET" and not request.path.startswith(API_PREFIXES)
 
 
 def guard(service: AccountsService) -> Any:
@@ -112,7 +128,12 @@ def guard(service: AccountsService) -> Any:
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"请求体过大: {request.content_length} 字节，上限 {limit} 字节")
     endpoint = request.endpoint
-    principal = _identify(service)
+    try:
+        principal = _identify(service)
+    except Unauthenticated:
+        _limit_api(service, None)  # failed credentials count against the address
+        raise
+    _limit_api(service, principal)
     g.qtrace_principal = principal
     g.submitter = service.submitter(principal)
     if endpoint is None:  # unknown path or method: Flask answers 404/405
@@ -180,6 +201,9 @@ def _audit_request(service: AccountsService, response: Response) -> Response:
 
 def setup_app(app: Flask, services: Services) -> None:
     service: AccountsService = services.feature("accounts")
+    proxies = service.settings.trusted_proxies
+    if proxies:  # only behind configured proxies: otherwise X-Forwarded-* could be forged
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = service.settings.max_body_bytes
     # Form parsing limits too: no endpoint takes large urlencoded or multipart bodies.
     app.config["MAX_FORM_MEMORY_SIZE"] = 64 * 1024

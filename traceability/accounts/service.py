@@ -12,6 +12,7 @@ from traceability.accounts.permissions import TRUSTED_SUBMITTERS
 from traceability.accounts.settings import AccountsSettings
 from traceability.accounts.store import AUDIT_KEY_FILE, AccountStore, Principal, private_key_file
 from traceability.errors import RateLimited
+from traceability.formats.archive import Archive, parse_key
 from traceability.ingest.ingestor import Submitter
 from traceability.services import Services
 
@@ -40,11 +41,46 @@ class RateLimiter:
             events.append(now)
 
 
+class TokenBucket:
+    """Per key: up to ``burst`` requests at once, refilled at ``per_minute`` (this process).
+
+    ``take`` raises :class:`RateLimited` (429, with Retry-After) when the key's bucket is
+    empty.  Memory is bounded: full buckets of idle keys are forgotten.
+    """
+
+    MAX_KEYS = 10_000
+
+    def __init__(self, per_minute: int, burst: int) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now: float | None = None) -> None:
+        if self.rate <= 0:
+            return
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._buckets) > self.MAX_KEYS:
+                full = self.burst / self.rate
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
+            tokens, when = self._buckets.get(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - when) * self.rate)
+            if tokens < 1.0:
+                self._buckets[key] = (tokens, now)
+                retry = max(1, int((1.0 - tokens) / self.rate + 0.999))
+                raise RateLimited(f"请求过于频繁，请 {retry} 秒后再试", retry_after=retry)
+            self._buckets[key] = (tokens - 1.0, now)
+
+
 class AccountsService:
-    def __init__(self, settings: AccountsSettings, store: AccountStore) -> None:
+    def __init__(self, settings: AccountsSettings, store: AccountStore, archive: Archive) -> None:
         self.settings = settings
         self.store = store
         self.login_limiter = RateLimiter(settings.login_per_minute)
+        self.api_limiter = TokenBucket(settings.api_per_minute, settings.api_burst)
+        # The originals, read (and decrypted) by the audited unmasking.
+        self.archive = archive
 
     @property
     def required(self) -> bool:
@@ -76,6 +112,10 @@ class AccountsService:
 
 def build(services: Services) -> AccountsService:
     settings = services.settings.section("accounts", AccountsSettings)
+    # ``[privacy] archive_key`` (config.settings.PrivacySettings): read defensively, so the
+    # accounts feature works on a settings model that predates the field.
+    archive_key = parse_key(getattr(services.settings.privacy, "archive_key", ""))
+    archive = Archive(services.settings.data_dir / "archive", archive_key)
     key = private_key_file(services.settings.data_dir / AUDIT_KEY_FILE)
     store = AccountStore(
         services.settings.embedded_db_path,
@@ -83,7 +123,7 @@ def build(services: Services) -> AccountsService:
         max_failures=settings.max_failures,
         lockout=dt.timedelta(minutes=settings.lockout_minutes),
     )
-    return AccountsService(settings, store)
+    return AccountsService(settings, store, archive)
 
 
 DEMO_ADMIN = "demo-admin"

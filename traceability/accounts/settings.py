@@ -31,6 +31,15 @@ class AccountsSettings(BaseModel):
     lockout_minutes: int = Field(15, ge=1, le=24 * 60)
     # Login attempts per client address per minute (rate limit before any password work).
     login_per_minute: int = Field(10, ge=1, le=1000)
+    # API requests (``/api/``, ``/epcis/``) per caller: a token bucket per signed-in user or
+    # token, else per client address.  ``api_per_minute`` is the sustained rate (0 = no
+    # limit), ``api_burst`` how many may come at once.  Over it: 429 with Retry-After.
+    api_per_minute: int = Field(1200, ge=0, le=1_000_000)
+    api_burst: int = Field(600, ge=1, le=1_000_000)
+    # Reverse proxies in front of ``qtrace serve`` whose X-Forwarded-For / -Proto are
+    # trusted (werkzeug ProxyFix).  0: the client address is the TCP peer, and forwarded
+    # headers are ignored (a client could forge them).
+    trusted_proxies: int = Field(0, ge=0, le=5)
     # API tokens: lifetime when none is given, and the longest allowed.
     token_days: int = Field(90, ge=1, le=3650)
     max_token_days: int = Field(365, ge=1, le=3650)

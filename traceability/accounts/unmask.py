@@ -1,8 +1,10 @@
 """PIPL: personal data in clear, for public security only, with a reason, audited first.
 
 The graph and the ledger hold only keyed hashes and masked forms; the originals are in
-the regulator's archive (``<data_dir>/archive/<format>/<sha256>.xml``).  An unmasking
-reads the original message that carries the document and returns its personal fields.
+the regulator's archive (``<data_dir>/archive/<format>/<sha256>.xml``, encrypted at rest
+when ``[privacy] archive_key`` is set: see :mod:`traceability.formats.archive`).  An
+unmasking reads (and decrypts) the original message that carries the document and returns
+its personal fields.
 The audit entry is written before anything is returned: no entry, no data.
 """
 
@@ -13,6 +15,7 @@ from typing import Any
 
 from traceability.accounts.store import AccountStore
 from traceability.errors import InvalidInput, NotFound
+from traceability.formats.archive import Archive
 from traceability.formats.ceb.xml import MessageError, read_message
 
 # kind -> (message code, key fields, personal fields)
@@ -31,17 +34,14 @@ MIN_REASON = 8
 MAX_FILES = 200_000  # a scan bound: the archive has no index yet
 
 
-def _find(archive: Path, code: str, fields: tuple[str, ...], values: list[str],
+def _find(archive: Archive, code: str, fields: tuple[str, ...], values: list[str],
           personal: tuple[str, ...]) -> dict[str, str] | None:  # fmt: skip
-    folder = archive / code
-    if not folder.is_dir():
-        return None
     needle = values[-1]
     patterns = (needle.encode("utf-8"), needle.encode("utf-16-le"), needle.encode("utf-16-be"))
-    for count, path in enumerate(sorted(folder.glob("*.xml"))):
+    for count, path in enumerate(archive.files(code)):
         if count >= MAX_FILES:
             break
-        data = path.read_bytes()
+        data = archive.read(path)  # a wrong key fails here, clearly (ArchiveKeyError)
         if not any(p in data for p in patterns):
             continue
         try:
@@ -54,7 +54,8 @@ def _find(archive: Path, code: str, fields: tuple[str, ...], values: list[str],
     return None
 
 
-def unmask(store: AccountStore, archive: Path, actor: str, body: Any) -> dict[str, Any]:
+def unmask(store: AccountStore, archive: Archive | Path, actor: str, body: Any) -> dict[str, Any]:
+    """``archive``: the site's :class:`Archive` (a bare folder reads unencrypted files only)."""
     if not isinstance(body, dict):
         raise InvalidInput('请求体应为 JSON：{"kind": "order", "key": "...", "reason": "..."}')
     kind, key = str(body.get("kind", "")), str(body.get("key", ""))
@@ -69,6 +70,8 @@ def unmask(store: AccountStore, archive: Path, actor: str, body: Any) -> dict[st
         raise InvalidInput(f"{kind} 的 key 应为 {':'.join(fields)}")
     store.audit(actor, "pii.unmask", f"{kind}:{key}",
                 {"reason": reason, "case": case, "fields": list(personal)})  # fmt: skip
+    if not isinstance(archive, Archive):
+        archive = Archive(archive)
     found = _find(archive, code, fields, values, personal)
     if found is None:
         raise NotFound(f"归档中未找到 {kind} {key} 的原始报文")

@@ -130,7 +130,7 @@ def unmask() -> ResponseReturnValue:
     principal = current_principal()
     if principal is None:
         raise Unauthenticated("未登录")
-    services = current_app.extensions["qtrace"]
-    result = unmask_record(accounts(current_app).store, services.settings.data_dir / "archive",
-                           principal.name, request.get_json(silent=True))  # fmt: skip
+    service = accounts(current_app)
+    result = unmask_record(service.store, service.archive, principal.name,
+                           request.get_json(silent=True))  # fmt: skip
     return jsonify(result)

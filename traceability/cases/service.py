@@ -44,6 +44,8 @@ from traceability.cases.network import (
 )
 from traceability.cases.settings import CasesSettings
 from traceability.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from traceability.formats.archive import Archive
+from traceability.formats.archive import parse_key as parse_archive_key
 from traceability.formats.privacy import mask_address, mask_phone, mask_resident_id
 from traceability.services import Services
 from traceability.store.port import NodeRef
@@ -130,6 +132,9 @@ class CaseService:
         self.network = NetworkIndex(services.store)
         self.files_dir = services.settings.data_dir / "cases" / "files"
         self.archive = services.settings.data_dir / "archive"
+        self.originals = Archive(
+            self.archive, parse_archive_key(services.settings.privacy.archive_key)
+        )
         self._local = threading.local()  # the events of this thread's open transaction
 
     def close(self) -> None:
@@ -712,7 +717,7 @@ class CaseService:
             path = (self.archive / evidence_ref).resolve()
             if not path.is_relative_to(self.archive.resolve()) or not path.is_file():
                 raise NotFound(f"归档中没有单证 {evidence_ref}")
-            data = path.read_bytes()
+            data = self.originals.read(path)  # decrypted: the digest is the file's name
             digest, size = hashlib.sha256(data).hexdigest(), len(data)
             title = title or f"归档单证 {evidence_ref}"
         elif kind == "finding":
@@ -1144,7 +1149,7 @@ class CaseService:
             kind, key = "order", orders[0].removeprefix("order:")
         if kind not in ("order", "payment", "waybill"):
             raise InvalidInput("只能对订单、支付单、运单或订购人解除脱敏")
-        result = unmask_document(accounts.store, self.archive, viewer.name,
+        result = unmask_document(accounts.store, accounts.archive, viewer.name,
                                  {"kind": kind, "key": key, "reason": reason,
                                   "case": case["ref"]})  # fmt: skip
         with self._tx() as conn:

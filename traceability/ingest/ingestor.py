@@ -8,9 +8,7 @@ the reason.  Writes are MERGE upserts, so loading the same files again changes n
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
-import secrets
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from typing import Protocol
 
 from traceability.analysis.compliance.engine import Action, ComplianceEngine
 from traceability.errors import Forbidden, InvalidInput
+from traceability.formats.archive import Archive
 from traceability.formats.ceb.spec import MESSAGES
 from traceability.formats.ceb.validate import validate_message
 from traceability.formats.ceb.xml import DEFAULT_MAX_BYTES, MessageError, read_message
@@ -165,7 +164,7 @@ class Ingestor:
         store: GraphStore,
         hasher: PersonalDataHasher,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        archive: Path | None = None,
+        archive: Path | Archive | None = None,
         compliance: ComplianceEngine | None = None,
         handlers: Sequence[DocumentHandler] = (),
     ) -> None:
@@ -320,25 +319,14 @@ class Ingestor:
         """Archive the message as received, named by its SHA-256 (same file, same name).
 
         The graph holds only hashed and masked personal data; the originals are the legal
-        record, and what an authorised, audited unmasking reads.
+        record, and what an authorised, audited unmasking reads.  Files are 0600 from
+        creation, and AES-GCM encrypted when ``[privacy] archive_key`` is set (see
+        :mod:`traceability.formats.archive`).
         """
         if self.archive is None:
             return
-        folder = self.archive / fmt
-        suffix = {"REGISTRY-CSV": "csv", "EPCIS-JSON": "json"}.get(fmt, "xml")
-        path = folder / f"{hashlib.sha256(data).hexdigest()}.{suffix}"
-        if not path.exists():
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            temporary = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part"
-            # 0600 from the start: the originals hold personal data in clear.
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                temporary.replace(path)
-            except BaseException:
-                temporary.unlink(missing_ok=True)
-                raise
+        archive = self.archive if isinstance(self.archive, Archive) else Archive(self.archive)
+        archive.keep(fmt, data)
 
     def ingest_paths(
         self,

@@ -98,6 +98,11 @@ def serve_app(
     # full passes, which otherwise stall a request for ~100 ms now and then.
     gc.freeze()
     try:
-        serve(app, host=host or settings.web.host, port=port or settings.web.port, threads=4)
+        # Refuse an oversize body in waitress itself, from its Content-Length, before it is
+        # received (by default waitress first spools up to 1 GiB to a temporary file).
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        extra = {"max_request_body_size": int(limit) + 1} if limit else {}
+        serve(app, host=host or settings.web.host, port=port or settings.web.port, threads=4,
+              **extra)  # fmt: skip
     finally:
         close_app(app)
