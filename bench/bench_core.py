@@ -194,6 +194,7 @@ def http_latency(data_dir: Path, keys: list[str], batch_key: str) -> dict[str, f
         "QTRACE_DATA_DIR": str(data_dir),
         "QTRACE_PRIVACY__HASH_KEY": HASH_KEY,
         "QTRACE_ACCOUNTS__REQUIRED": "false",
+        "QTRACE_ACCOUNTS__API_PER_MINUTE": "0",  # the bench measures latency, not the limiter
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "traceability.app.cli", "serve", "--port", str(port)],
