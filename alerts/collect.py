@@ -12,7 +12,9 @@ read through the store port, so it works on Neo4j too):
 * ``order``    orders of the ledger, with buyer, consignee phone/address hashes, amount,
   platform and seller (the input of the fraud and credit rules);
 * ``opinion``  spike and silent-source signals of the opinions feature;
-* ``epcis``    EPCIS events with a non-conformant disposition (damaged, recalled …);
+* ``epcis``    EPCIS events with a non-conformant disposition (damaged, recalled …), and
+  sensor reports outside the storage limits (a cold-chain excursion, ``type`` =
+  ``sensor_excursion``) or flagged by the device (``exception``);
 * ``customs``  customs receipts (Clearance nodes) that report rejection, inspection,
   detention or return;
 * ``notice`` / ``negative``  regulator notices and negative-list entries entered here.
@@ -51,6 +53,14 @@ NONCONFORMANT = frozenset(
         "unavailable",
     }
 )
+#: Storage limits by sensor measurement type: (minimum, maximum, unit).  The generated and
+#: pilot goods are dry goods stored at ambient temperature (infant formula below 25 °C).
+SENSOR_LIMITS: dict[str, tuple[float, float, str]] = {
+    "Temperature": (0.0, 25.0, "CEL"),
+    "RelativeHumidity": (0.0, 75.0, "A93"),
+}
+#: Units convertible to the limits' unit.
+_TO_CELSIUS = {"FAH": lambda v: (v - 32) * 5 / 9, "KEL": lambda v: v - 273.15}
 #: Customs receipt statuses worth a signal: 退单, 查验, 扣留 (4 kinds), 退运.
 CUSTOMS_STATUSES = frozenset({"100", "500", "501", "502", "503", "599", "700"})
 #: How long after its declaration an inventory's receipts are still looked for.
@@ -79,6 +89,43 @@ def disposition_name(value: str | None) -> str:
         return ""
     tail = value.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
     return tail.removeprefix("Disp-").lower()
+
+
+def _term(value: Any) -> str:
+    """``gs1:Temperature`` / ``https://gs1.org/voc/Temperature`` → Temperature."""
+    return str(value or "").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removeprefix("MeasurementType-")
+
+
+def excursions(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sensor reports of an event outside :data:`SENSOR_LIMITS` or with an exception."""
+    found = []
+    for element in body.get("sensorElementList") or []:
+        if not isinstance(element, dict):
+            continue
+        for report in element.get("sensorReport") or []:
+            if not isinstance(report, dict):
+                continue
+            kind = _term(report.get("type"))
+            limits = SENSOR_LIMITS.get(kind)
+            alarm = _term(report.get("exception")) if report.get("exception") else None
+            values = []
+            for name in ("value", "minValue", "maxValue", "meanValue"):
+                raw = report.get(name)
+                if isinstance(raw, int | float) and not isinstance(raw, bool):
+                    convert = _TO_CELSIUS.get(str(report.get("uom") or ""))
+                    values.append(float(convert(raw)) if kind == "Temperature" and convert
+                                  else float(raw))  # fmt: skip
+            outside = [v for v in values if limits is not None and not limits[0] <= v <= limits[1]]
+            if outside or alarm:
+                worst = max(outside, key=lambda v: abs(v - sum(limits[:2]) / 2)) if (
+                    outside and limits) else (values[0] if values else None)  # fmt: skip
+                found.append({
+                    "sensor": kind, "value": worst, "uom": limits[2] if limits else
+                    report.get("uom"), "min": limits[0] if limits else None,
+                    "max": limits[1] if limits else None, "exception": alarm,
+                    "time": report.get("time") or (element.get("sensorMetadata") or {}).get("time"),
+                })  # fmt: skip
+    return found
 
 
 def _ms(millis: int) -> dt.datetime:
@@ -410,7 +457,8 @@ class Collector:
         while True:
             rows = self.rdb.db.execute(
                 "SELECT id, event_id, hash_id, event_time, biz_step, disposition, read_point,"
-                " biz_location, error_declared FROM epcis_events WHERE id > ?"
+                " biz_location, error_declared, CASE WHEN instr(body, '\"sensorElementList\"')"
+                " THEN body END AS sensors FROM epcis_events WHERE id > ?"
                 " ORDER BY id LIMIT ?",
                 (mark, BATCH * 5),
             ).fetchall()
@@ -418,8 +466,11 @@ class Collector:
                 break
             signals = []
             for row in rows:
+                if row["error_declared"]:
+                    continue
                 disposition = disposition_name(row["disposition"])
-                if disposition not in NONCONFORMANT or row["error_declared"]:
+                readings = excursions(json.loads(row["sensors"])) if row["sensors"] else []
+                if disposition not in NONCONFORMANT and not readings:
                     continue
                 ids = self.rdb.db.execute(
                     "SELECT value FROM epcis_event_ids WHERE event = ? ORDER BY value",
@@ -441,16 +492,20 @@ class Collector:
                     "event": row["event_id"] or row["hash_id"],
                     "identifiers": [v for (v,) in ids][:20],
                 }
-                signals.append(
-                    Signal(
-                        "epcis",
-                        f"epcis:{row['hash_id']}",
-                        _ms(row["event_time"]),
-                        entities[0] if entities else None,
-                        entities,
-                        attrs,
+                time = _ms(row["event_time"])
+                first = entities[0] if entities else None
+                if disposition in NONCONFORMANT:
+                    signals.append(
+                        Signal("epcis", f"epcis:{row['hash_id']}", time, first, entities, attrs)
                     )
-                )
+                if readings:
+                    worst = readings[0]
+                    excursion = {
+                        **attrs, "type": "sensor_excursion", "readings": readings[:20],
+                        **{k: worst[k] for k in ("sensor", "value", "uom", "min", "max")},
+                    }  # fmt: skip
+                    signals.append(Signal("epcis", f"epcis-sensor:{row['hash_id']}", time,
+                                          first, entities, excursion))  # fmt: skip
             with self.rdb.transaction() as conn:
                 written += self._write(conn, signals, update=False)
                 mark = rows[-1]["id"]
@@ -481,12 +536,14 @@ class Collector:
             chunk = rows[start : start + BATCH]
             refs = [NodeRef("Clearance", r["key"]) for r in chunk]
             orders = {r["key"]: r["order_key"] for r in chunk}
+            nodes = self.store.get_nodes(refs).values()
+            flagged = [n for n in nodes if str(n.props.get("returnStatus")) in CUSTOMS_STATUSES]
+            sellers = self._sellers(o for n in flagged if (o := orders.get(n.key)))
             signals = []
-            for node in self.store.get_nodes(refs).values():
+            for node in flagged:
                 status = str(node.props.get("returnStatus"))
-                if status not in CUSTOMS_STATUSES:
-                    continue
                 order = orders.get(node.key)
+                ebc = sellers.get(order) if order else None
                 entities = _dedupe_entities([
                     f"Inventory:{node.key}", f"Order:{order}" if order else None,
                     f"Enterprise:{order.split(':', 1)[0]}" if order else None,
@@ -494,7 +551,8 @@ class Collector:
                 attrs = {
                     "status": status, "info": node.props.get("returnInfo"),
                     "customs": node.props.get("customsCode"), "inventory": node.key,
-                    "order": order,
+                    "order": order, "ebc": ebc,
+                    "seller": f"Enterprise:{ebc}" if ebc else None,
                 }  # fmt: skip
                 when = parse_time(str(node.props.get("time") or "")) or now_utc()
                 signals.append(Signal("customs", f"customs:{node.key}:{status}", when,

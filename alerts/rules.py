@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.config import Rule, duration_seconds
+from graph_schema import SCHEMA
 
 _OPS = {
     ">": lambda a, b: a > b,
@@ -109,11 +110,15 @@ def _hit(
     rule: Rule, key: str, signals: Sequence[SignalRow], text: str, limit: int, **metrics: Any
 ) -> Hit:
     ordered = sorted(signals, key=lambda s: (s.time, s.id))
+    entities = _entities(ordered)
+    label, _, rest = key.partition(":")
+    if rest and label in SCHEMA.labels and key not in entities:
+        entities.insert(0, key)  # keyed by an entity (the seller …): the risk names it first
     return Hit(
         key=key,
         explanation=f"规则 {rule.id}（{rule.description}）：{text}",
         evidence=[s.id for s in ordered[-limit:]],
-        entities=_entities(ordered),
+        entities=entities,
         metrics={"signals": len(signals), **metrics},
     )
 

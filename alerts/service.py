@@ -9,7 +9,9 @@ step).  Repeating a run that crashed part-way therefore counts nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import logging
@@ -18,6 +20,7 @@ import socket
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,25 @@ log = logging.getLogger(__name__)
 MECHANISMS = ("collect", "assess", "warn", "review")
 ALERT_OPEN = ("open", "acknowledged")
 OUTCOMES = ("confirmed", "false_positive")
+#: A signal row as read: id, time, entity, entities (JSON text), attributes.
+_Raw = tuple[int, str, str | None, str, dict[str, Any]]
+#: Rule kinds whose result for a key depends on that key's signals only (see _may_increment).
+INCREMENTAL_KINDS = frozenset(
+    {"any", "match", "frequency", "threshold", "new_term", "cardinality", "list"}
+)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Reading many signals allocates many containers and no cycles: the cyclic collector
+    would only walk them again and again (it doubled an incremental assess)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def fingerprint(rule: str, key: str) -> str:
@@ -228,7 +250,8 @@ class RiskService:
 
     # -- assess --------------------------------------------------------------------------
 
-    def _signals(self, kind: str, span: float | None, now: dt.datetime) -> list[SignalRow]:
+    def _rows(self, kind: str, span: float | None, now: dt.datetime) -> list[_Raw]:
+        """The signals of ``kind`` in ``span`` before ``now``, attributes parsed, the rest not."""
         sql = "SELECT id, time, entity, entities, attrs FROM risk_signals WHERE kind = ?"
         params: list[Any] = [kind]
         if span:
@@ -236,10 +259,15 @@ class RiskService:
             params.append(iso(now - dt.timedelta(seconds=span)))
         sql += " AND time <= ? ORDER BY time, id"
         params.append(iso(now))
-        return [
-            SignalRow(r[0], parse_time(r[1]) or now, r[2], orjson.loads(r[3]), orjson.loads(r[4]))
-            for r in self.rdb.db.execute(sql, params)
-        ]
+        loads = orjson.loads
+        with _no_gc():
+            return [(r[0], r[1], r[2], r[3], loads(r[4])) for r in self.rdb.db.execute(sql, params)]
+
+    @staticmethod
+    def _signal_rows(rows: Iterable[_Raw], now: dt.datetime) -> list[SignalRow]:
+        loads = orjson.loads
+        with _no_gc():
+            return [SignalRow(r[0], parse_time(r[1]) or now, r[2], loads(r[3]), r[4]) for r in rows]
 
     def negative_set(self) -> frozenset[str]:
         rows = self.rdb.db.execute(
@@ -262,7 +290,10 @@ class RiskService:
 
         Incremental unless ``full``: a rule is skipped when its definition, its inputs (the
         signals of its kind; the negative list for list rules) and the evaluation time
-        (within ``assess_recheck_seconds``) are all as at its last successful evaluation.
+        (within ``assess_recheck_seconds``) are all as at its last successful evaluation;
+        when only its inputs changed, a rule of a kind in ``INCREMENTAL_KINDS`` evaluates just
+        the keys the new or updated signals name (see ``_may_increment``).  The signals of a
+        kind are read once, over the widest span its rules need.
         """
         now = as_of or now_utc()
         stamp = iso(now_utc())
@@ -278,6 +309,7 @@ class RiskService:
                 span = span_seconds(rule)
                 known = spans.get(rule.signal, 0.0)
                 spans[rule.signal] = None if span is None or known is None else max(known, span)
+        raw: dict[str, list[_Raw]] = {}
         loaded: dict[str, list[SignalRow]] = {}
         inputs: dict[str, str] = {}
         listed = dumps(sorted(negative))
@@ -294,26 +326,41 @@ class RiskService:
                 }
                 before = json.loads(self.rdb.watermark(f"assess:input:{rule.id}", "{}"))
                 moved = abs(now.timestamp() - before.get("as_of", -1e18))
-                if (
-                    not full
-                    and before.get("state") == json.loads(dumps(state))
-                    and moved < self.settings.assess_recheck_seconds
-                ):
+                recheck = self.settings.assess_recheck_seconds
+                if not full and before.get("state") == json.loads(dumps(state)) and moved < recheck:
                     counts["skipped_rules"] += 1
                     continue
-                if rule.signal not in loaded:
-                    loaded[rule.signal] = self._signals(rule.signal, spans[rule.signal], now)
-                hits = evaluate(
-                    rule, loaded[rule.signal], now, negative, self.settings.evidence_limit
-                )
+                if rule.signal not in raw:
+                    raw[rule.signal] = self._rows(rule.signal, spans[rule.signal], now)
+                subset = None
+                full_as_of = now.timestamp()
+                if not full and self._may_increment(rule, before, state, now, recheck):
+                    previous = json.loads(before["state"]["inputs"])
+                    subset = self._touched(rule, previous, now, raw[rule.signal])
+                hits = []
+                if subset is not None:
+                    # Only the keys new signals touched can change: evaluate those alone.
+                    hits = evaluate(rule, subset[0], now, negative, self.settings.evidence_limit)
+                    if self._stopped(rule, subset[1], hits):
+                        subset = None  # a key stopped firing: a full evaluation resolves it
+                    else:
+                        full_as_of = before["full_as_of"]
+                        counts["incremental_rules"] += 1
+                if subset is None:
+                    if rule.signal not in loaded:
+                        loaded[rule.signal] = self._signal_rows(raw[rule.signal], now)
+                    hits = evaluate(
+                        rule, loaded[rule.signal], now, negative, self.settings.evidence_limit
+                    )
                 with self.rdb.transaction() as conn:
                     for hit in hits:
                         counts[self._upsert(conn, rule, hit, stamp)] += 1
-                    self.rdb.set_watermark(conn, f"assess:rule:{rule.id}", stamp)
+                    if subset is None:  # review resolves what a full evaluation no longer finds
+                        self.rdb.set_watermark(conn, f"assess:rule:{rule.id}", stamp)
                     self.rdb.set_watermark(
                         conn,
                         f"assess:input:{rule.id}",
-                        dumps({"state": state, "as_of": now.timestamp()}),
+                        dumps({"state": state, "as_of": now.timestamp(), "full_as_of": full_as_of}),
                     )
                 per_rule[rule.id] = len(hits)
                 widest = max(widest, span_seconds(rule) or 0)
@@ -328,6 +375,82 @@ class RiskService:
             errors.append({"step": "credit", "error": f"{type(exc).__name__}: {exc}"})
         window_from = iso(now - dt.timedelta(seconds=widest)) if widest else None
         return {**counts, "rules": per_rule}, (window_from, iso(now))
+
+    @staticmethod
+    def _may_increment(
+        rule: Rule, before: dict[str, Any], state: dict[str, Any], now: dt.datetime,
+        recheck: float,
+    ) -> bool:  # fmt: skip
+        """Whether ``rule`` may be evaluated on the keys new signals touched only.
+
+        At a fixed evaluation time a key's result depends on that key's signals alone; the
+        kinds here only gain hits when signals are added (spike and flatline compare with the
+        past and may lose them, and are always evaluated in full).  The definition (and for a
+        list rule the negative list) must be unchanged, and the last full evaluation must be
+        at (within ``assess_recheck_seconds`` of) the same time, so that no signal left a
+        window meanwhile.  A touched key that no longer fires makes the evaluation full, so
+        that review resolves it as before.
+        """
+        if rule.kind not in INCREMENTAL_KINDS or "full_as_of" not in before:
+            return False
+        previous = before.get("state") or {}
+        if previous.get("rule") != json.loads(dumps(state["rule"])):
+            return False
+        if previous.get("negative") != state["negative"]:  # list rules: the list changed
+            return False
+        return abs(now.timestamp() - before["full_as_of"]) < recheck
+
+    def _stopped(self, rule: Rule, keys: set[str], hits: list[Hit]) -> bool:
+        """Whether an open risk of ``rule`` on one of ``keys`` is no longer among ``hits``."""
+        if not keys:
+            return False
+        found = {hit.key for hit in hits}
+        for (key,) in self.rdb.db.execute(
+            "SELECT key FROM risk_risks WHERE rule = ? AND status = 'open'", (rule.id,)
+        ):
+            base = key.split("|", 1)[0] if rule.kind == "new_term" else key
+            if base in keys and key not in found:
+                return True
+        return False
+
+    def _touched(
+        self, rule: Rule, inputs: list[Any], now: dt.datetime, rows: list[_Raw]
+    ) -> tuple[list[SignalRow], set[str]] | None:
+        """Of ``rows`` (the kind's signals), those in the rule's span of every key that a
+        signal new or updated since ``inputs`` names, and those keys; None when a key is not
+        one text value (a list, a number), which a full evaluation handles."""
+        if rule.key in ("entities", "time"):
+            return None
+        _, top, collected = inputs
+        fresh = self._signal_rows(
+            (
+                (r[0], r[1], r[2], r[3], orjson.loads(r[4]))
+                for r in self.rdb.db.execute(
+                    "SELECT id, time, entity, entities, attrs FROM risk_signals"
+                    " WHERE kind = ? AND (id > ? OR collected_at > ?) AND time <= ?",
+                    (rule.signal, top or 0, collected or "", iso(now)),
+                )
+            ),
+            now,
+        )
+        keys: set[str] = set()
+        for signal in fresh:  # matching or not: an updated signal may no longer match
+            value = signal.get(rule.key)
+            if value is None or value == "":
+                continue
+            if not isinstance(value, str):
+                return None
+            keys.add(value)
+        if not keys:
+            return [], keys
+        span = span_seconds(rule)
+        start = iso(now - dt.timedelta(seconds=span)) if span else ""
+        name = rule.key
+        if name == "entity":
+            chosen = [r for r in rows if r[1] > start and r[2] in keys]
+        else:
+            chosen = [r for r in rows if r[1] > start and r[4].get(name) in keys]
+        return self._signal_rows(chosen, now), keys
 
     def _upsert(self, conn: Any, rule: Rule, hit: Hit, stamp: str) -> str:
         fp = fingerprint(rule.id, hit.key)

@@ -148,3 +148,68 @@ def test_defective_lot_feeds_formula_lots_with_orders(world) -> None:
         and any(q["epcClass"].endswith(f".{lot}") for q in e["inputQuantityList"])
     ]  # fmt: skip
     assert len(consuming) == len(story["output_batches"])
+
+
+def test_every_message_and_document_passes_validation(world) -> None:
+    from traceability.epcis.parse import parse_document
+    from traceability.epcis.validate import document_problems
+    from traceability.formats.ceb.validate import validate_message
+
+    out, _ = world
+    for path in sorted((out / "ceb").rglob("*.xml")):
+        assert validate_message(read_message(path.read_bytes())) == [], path
+    for path in sorted([*(out / "epcis").glob("*.jsonld"), *(out / "logistics").glob("*")]):
+        assert document_problems(parse_document(path.read_bytes())) == [], path
+
+
+def test_traceability_and_customs_stories(world) -> None:
+    out, manifest = world
+    stories = manifest["stories"]
+    events = [
+        event
+        for path in sorted((out / "logistics").glob("*.jsonld"))
+        for event in json.loads(path.read_text(encoding="utf-8"))["epcisBody"]["eventList"]
+    ]
+    hot = stories["cold_chain_excursion"]
+    _, lot = hot["batch"].split(":")
+    readings = {
+        report["value"]
+        for e in events
+        if e["quantityList"][0]["epcClass"].endswith(f".{lot}")
+        for element in e.get("sensorElementList", [])
+        for report in element["sensorReport"]
+    }
+    assert hot["value"] in readings and hot["value"] > hot["limit"]
+    assert all(r["value"] <= hot["limit"] for e in events if e is not None
+               for el in e.get("sensorElementList", []) for r in el["sensorReport"]
+               if r["value"] != hot["value"])  # fmt: skip
+    _, recalled = stories["recalled_lot"]["batch"].split(":")
+    (recall,) = [e for e in events if e.get("disposition") == "recalled"]
+    assert recall["quantityList"][0]["epcClass"].endswith(f".{recalled}")
+    receipts = {r["head"]["copNo"]: r["head"] for r in records(out, "CEB622")}
+    (detained,) = stories["detained_shipment"]["inventories"]
+    assert receipts[detained]["returnStatus"] == "501"
+    decline = stories["enterprise_decline"]
+    assert {receipts[c]["returnStatus"] for c in decline["inventories"]} == {"500"}
+    assert {receipts[c]["ebcCode"] for c in decline["inventories"]} == {decline["enterprise"]}
+    sellers = {o["head"]["ebcCode"] for o in records(out, "CEB311")}
+    assert decline["enterprise"] in sellers
+    registry = read_registry((out / "registry" / "enterprises.csv").read_bytes())
+    assert any(decline["enterprise"] in row.values() for row in registry)
+
+
+def test_a_world_without_stories(tmp_path: Path) -> None:
+    manifest = write_world(ORDERS, 11, tmp_path / "plain", stories=False)
+    assert manifest["stories"] == {}
+    write_world(ORDERS, 11, tmp_path / "again", stories=False)
+    assert digest(tmp_path / "plain") == digest(tmp_path / "again")
+    yearly: dict[str, Decimal] = {}
+    for order in records(tmp_path / "plain", "CEB311"):
+        h = order["head"]
+        assert Decimal(h["acturalPaid"]) <= 5000
+        yearly[h["buyerIdNumber"]] = yearly.get(h["buyerIdNumber"], Decimal(0)) + Decimal(
+            h["acturalPaid"]
+        )
+    assert max(yearly.values()) <= 26000
+    statuses = {r["head"]["returnStatus"] for r in records(tmp_path / "plain", "CEB622")}
+    assert statuses <= {"500", "800"}

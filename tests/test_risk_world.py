@@ -14,6 +14,7 @@ from traceability.ingest.ingestor import collect_files
 from traceability.services import build_services
 
 SEED = 20261127
+CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +38,23 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         measure="召回", severity=4, published=latest,
     )  # fmt: skip
     runs = service.run("all", as_of=as_of)
-    yield {"service": service, "stories": stories, "runs": runs, "as_of": as_of}
+    yield {"service": service, "stories": stories, "runs": runs, "as_of": as_of, "root": root}
     services.close()
+
+
+def _ingested(root: Any, world: Any) -> Any:
+    settings = load_settings(environ={"QTRACE_DATA_DIR": str(root / "data")})
+    services = build_services(settings)
+    report = services.ingestor().ingest_paths(collect_files([world]))
+    assert report.ok, report.rejections
+    return services
+
+
+def _end_of(services: Any) -> dt.datetime:
+    (latest,) = services.ledger.db.execute(
+        "SELECT max(time) FROM compliance_documents WHERE kind = 'order'"
+    ).fetchone()
+    return dt.datetime.fromisoformat(latest) + dt.timedelta(days=1)
 
 
 def _risks_naming(service: Any, entity: str) -> dict[str, dict[str, Any]]:
@@ -107,3 +123,113 @@ def test_every_open_risk_has_an_alert_routed_to_units(world) -> None:
     overview = service.overview()
     assert overview["open_by_level"]["serious"] >= 2
     assert sum(overview["enterprises_by_grade"].values()) > 10
+
+
+@pytest.mark.parametrize(
+    ("story", "rule", "level", "entity"),
+    [
+        ("cold_chain_excursion", "cold_chain_excursion", "high", "Batch:{batch}"),
+        ("recalled_lot", "epcis_nonconformant", "serious", "Batch:{batch}"),
+        ("detained_shipment", "customs_detention", "serious", "Inventory:{inventories[0]}"),
+    ],
+)
+def test_traceability_and_customs_stories_become_their_risks(
+    world, story: str, rule: str, level: str, entity: str
+) -> None:
+    facts = world["stories"][story]
+    name = entity.format(**facts)
+    risks = _risks_naming(world["service"], name)
+    assert rule in risks, sorted(risks)
+    risk = risks[rule]
+    assert (risk["level"], risk["status"], risk["key"]) == (level, "open", name)
+    assert risk["entities"][0] == name
+    # Serious and high risks spread over the graph: a lot reaches the orders it was sold in.
+    spread = world["service"].explain(risk["fingerprint"])["propagation"]
+    affected = {a["node"]: a for a in spread["affected"]}
+    for order in facts["orders"]:
+        if name.startswith("Batch:"):
+            item = affected[f"Order:{order}"]
+            assert item["hops"] == 1
+            assert item["path"] == [f"Batch({facts['batch']}) -[SOLD_IN]→ Order({order})"]
+            assert item["score"] == round({"serious": 1.0, "high": 0.75}[level] * 0.5, 4)
+        else:
+            # The inventory and its order are both roots; the receipt is one hop away.
+            assert affected[f"Order:{order}"]["hops"] == 0
+            clearance = affected[f"Clearance:{facts['inventories'][0]}"]
+            assert clearance["hops"] == 1 and clearance["score"] == 0.5
+            assert clearance["path"] == [f"{name.replace(':', '(', 1)}) -[CLEARED_AS]→ "
+                                         f"Clearance({facts['inventories'][0]})"]  # fmt: skip
+
+
+def test_cold_chain_reading_is_the_evidence(world) -> None:
+    facts = world["stories"]["cold_chain_excursion"]
+    (risk,) = world["service"].risks(rule="cold_chain_excursion")
+    (signal,) = world["service"].explain(risk["fingerprint"])["signals"]
+    attrs = signal["attrs"]
+    assert (attrs["type"], attrs["sensor"], attrs["value"], attrs["max"]) == (
+        "sensor_excursion", "Temperature", facts["value"], facts["limit"],
+    )  # fmt: skip
+    assert attrs["biz_step"].endswith("shipping")
+
+
+def test_detained_shipment_names_the_order_and_its_enterprises(world) -> None:
+    facts = world["stories"]["detained_shipment"]
+    (risk,) = world["service"].risks(rule="customs_detention")
+    (order,) = facts["orders"]
+    assert f"Order:{order}" in risk["entities"]
+    assert f"Enterprise:{order.split(':')[0]}" in risk["entities"]
+    assert risk["metrics"]["signals"] == 1
+
+
+def test_only_the_injected_stories_are_serious_or_high(world) -> None:
+    rules = {r["rule"] for r in world["service"].risks(limit=10_000)
+             if r["level"] in ("serious", "high")}  # fmt: skip
+    assert rules == {
+        "payment_mismatch", "consignee_mismatch", "single_limit", "annual_quota", "buyer_ring",
+        "regulator_notice", "cold_chain_excursion", "epcis_nonconformant", "customs_detention",
+        "seller_inspections",
+    }  # fmt: skip
+
+
+def test_an_enterprise_goes_from_a_to_c(world, tmp_path: Any) -> None:
+    """Graded before its late inspections it is A; once they are assessed, C."""
+    story = world["stories"]["enterprise_decline"]
+    services = _ingested(tmp_path, world["root"] / "world")
+    try:
+        service = services.feature("risk")
+        first = dt.datetime.strptime(story["from"], "%Y%m%d%H%M%S").replace(tzinfo=CHINA)
+        service.run("collect")
+        service.run("assess", as_of=first - dt.timedelta(days=1))
+        before = service.credit(story["enterprise"])
+        assert (before["grade"], before["score"]) == ("A", 100.0)
+        service.run("all", as_of=_end_of(services))
+        after = service.credit(story["enterprise"])
+        assert after["grade"] == "C" and 60 <= after["score"] < 75
+        assert [h["grade"] for h in after["history"]] == ["C", "A"]
+        (risk,) = service.risks(rule="seller_inspections")
+        assert (risk["key"], risk["level"]) == (f"Enterprise:{story['enterprise']}", "serious")
+        assert risk["entities"][0] == f"Enterprise:{story['enterprise']}"
+        assert {f"Inventory:{i}" for i in story["inventories"]} <= set(risk["entities"])
+        assert risk["metrics"]["count"] == len(story["inventories"])
+    finally:
+        services.close()
+
+
+def test_a_world_without_stories_raises_nothing_above_low(tmp_path: Any) -> None:
+    manifest = write_world(60, SEED, tmp_path / "world", stories=False)
+    assert manifest["stories"] == {}
+    services = _ingested(tmp_path, tmp_path / "world")
+    try:
+        service = services.feature("risk")
+        runs = service.run("all", as_of=_end_of(services))
+        assert {r["status"] for r in runs} == {"ok"}
+        levels = {r["level"] for r in service.risks(limit=10_000)}
+        assert levels <= {"low"}
+        assert {g["grade"] for g in service.grades()} == {"A"}
+        # The shipping events carry temperature readings, all within the limits.
+        (count,) = service.rdb.db.execute(
+            "SELECT count(*) FROM risk_signals WHERE kind = 'epcis'"
+        ).fetchone()
+        assert count == 0 and manifest["counts"]["logistics_events"] > 0
+    finally:
+        services.close()

@@ -68,6 +68,76 @@ def production_events(plan: WorldPlan) -> Iterator[dict[str, Any]]:
             yield {"type": "ObjectEvent", "action": "ADD", **common, "quantityList": [quantity]}
 
 
+#: The storage limits the generated products carry (dry goods: formula below 25 °C).
+COLD_CHAIN_LIMITS = {"Temperature": (0.0, 25.0, "CEL")}
+
+
+def _shipping(lot: Lot, when: dt.datetime, celsius: float, **extra: Any) -> dict[str, Any]:
+    """A shipping ObjectEvent of a lot from its maker, with a temperature logger's report."""
+    maker = lot.product.manufacturer
+    moment = _utc(when)
+    return {
+        "type": "ObjectEvent",
+        "eventID": f"urn:uuid:{uuid.uuid5(_EVENT_NS, f'ship:{lot.key}:{moment}')}",
+        "eventTime": moment,
+        "eventTimeZoneOffset": "+00:00",
+        "action": "OBSERVE",
+        "bizStep": "shipping",
+        "disposition": "in_transit",
+        "readPoint": {"id": maker.sgln},
+        "quantityList": [{"epcClass": lot.product.lgtin(lot.lot), "quantity": 400}],
+        "sensorElementList": [
+            {
+                "sensorMetadata": {
+                    "time": moment,
+                    "deviceID": f"urn:epc:id:giai:{maker.company_prefix}.T{lot.lot}",
+                },
+                "sensorReport": [
+                    {"type": "gs1:Temperature", "value": celsius, "uom": "CEL"},
+                ],
+            }
+        ],
+        **extra,
+    }
+
+
+def logistics_events(
+    plan: WorldPlan, lot_orders: dict[str, list[str]], stories: bool, taken: set[str]
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Shipping events with temperature readings (in range) for the lots that were sold;
+    with stories, one lot's reading is out of its limits and another lot is recalled."""
+    sold = [lot for lot in plan.all_lots if lot_orders.get(lot.key) and lot.key not in taken]
+    events = [
+        _shipping(lot, lot.produced + dt.timedelta(days=3), 18.0 + (i % 5))
+        for i, lot in enumerate(sold[:12])
+    ]
+    found: dict[str, dict[str, Any]] = {}
+    if stories and len(sold) >= 2:
+        ordered = sorted(sold, key=lambda lot: (-len(lot_orders[lot.key]), lot.key))
+        hot, recalled = ordered[0], ordered[1]
+        events.append(_shipping(hot, hot.produced + dt.timedelta(days=9), 38.5))
+        found["cold_chain_excursion"] = {
+            "what": "运输途中温度记录 38.5 °C，超出产品储存上限 25 °C",
+            "batch": hot.key, "value": 38.5, "limit": COLD_CHAIN_LIMITS["Temperature"][1],
+            "orders": lot_orders[hot.key][:5], "order_count": len(lot_orders[hot.key]),
+        }  # fmt: skip
+        when = _utc(recalled.produced + dt.timedelta(days=60))
+        events.append({
+            "type": "ObjectEvent",
+            "eventID": f"urn:uuid:{uuid.uuid5(_EVENT_NS, f'recall:{recalled.key}')}",
+            "eventTime": when, "eventTimeZoneOffset": "+00:00", "action": "OBSERVE",
+            "bizStep": "holding", "disposition": "recalled",
+            "readPoint": {"id": recalled.product.manufacturer.sgln},
+            "quantityList": [{"epcClass": recalled.product.lgtin(recalled.lot), "quantity": 400}],
+        })  # fmt: skip
+        found["recalled_lot"] = {
+            "what": "生产企业召回该批次（EPCIS 处置状态 recalled）",
+            "batch": recalled.key, "orders": lot_orders[recalled.key][:5],
+            "order_count": len(lot_orders[recalled.key]),
+        }  # fmt: skip
+    return events, found
+
+
 def master_data(plan: WorldPlan) -> list[dict[str, Any]]:
     products = plan.products + plan.ingredients
     classes = {
@@ -145,26 +215,34 @@ def write_registry(plan: WorldPlan, path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(REGISTRY_HEADER)
         for role, enterprises in sorted(plan.enterprises.items()):
-            for enterprise in enterprises:
+            extra = [plan.late_seller] if role == "ebc" and plan.late_seller else []
+            for enterprise in [*enterprises, *extra]:
                 writer.writerow([enterprise.code, enterprise.uscc, enterprise.name, role])
 
 
-def write_world(orders: int, seed: int, out: Path) -> dict[str, Any]:
-    """Generate a world into ``out`` and return (and write) its manifest."""
+def write_world(orders: int, seed: int, out: Path, *, stories: bool = True) -> dict[str, Any]:
+    """Generate a world into ``out`` and return (and write) its manifest.
+
+    ``stories=False`` writes the same kind of world without any injected risk story.
+    """
     plan = plan_world(orders, seed)
     out.mkdir(parents=True, exist_ok=True)
     (out / "epcis").mkdir(exist_ok=True)
     defective = defective_lot_story(plan)
     recalled = set(defective["output_batches"])
     recall_orders: list[str] = []
+    lot_orders: dict[str, list[str]] = {}
     writer = _CebWriter(out, plan)
-    for tx in iter_transactions(plan):
+    for tx in iter_transactions(plan, stories):
         writer.add(tx)
         head = tx.order.head
         lots = head["batchNumbers"].split(",")
         keys = {f"0{line['barCode']}:{lot}" for line, lot in zip(tx.order.lines, lots, strict=True)}
+        order_key = f"{head['ebpCode']}:{head['orderNo']}"
+        for key in sorted(keys):
+            lot_orders.setdefault(key, []).append(order_key)
         if keys & recalled:
-            recall_orders.append(f"{head['ebpCode']}:{head['orderNo']}")
+            recall_orders.append(order_key)
     for code in writer.PARTS:
         writer.flush(code)
     events = list(production_events(plan))
@@ -174,6 +252,14 @@ def write_world(orders: int, seed: int, out: Path) -> dict[str, Any]:
         doc = epcis.document(events[start : start + EVENTS_PER_DOCUMENT], vocabularies, created)
         path = out / "epcis" / f"production_{number:04d}.jsonld"
         path.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    taken = {defective["batch"], *recalled}
+    shipped, found = logistics_events(plan, lot_orders, stories, taken)
+    # Apart from the production documents, so that they keep their events.
+    (out / "logistics").mkdir(exist_ok=True)
+    doc = epcis.document(shipped, vocabularies, created)
+    (out / "logistics" / "shipping_0001.jsonld").write_text(
+        json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     write_registry(plan, out / "registry" / REGISTRY_FILE)
     defective["recall_orders"] = len(recall_orders)
     defective["sample_orders"] = recall_orders[:5]
@@ -188,8 +274,9 @@ def write_world(orders: int, seed: int, out: Path) -> dict[str, Any]:
             "products": len(plan.products) + len(plan.ingredients),
             "buyers": len(plan.buyers),
             "production_events": len(events),
+            "logistics_events": len(shipped),
         },
-        "stories": {"defective_lot": defective, **plan.stories},
+        "stories": {"defective_lot": defective, **plan.stories, **found} if stories else {},
     }
     (out / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"

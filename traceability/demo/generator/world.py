@@ -143,6 +143,9 @@ class WorldPlan:
     ingredient_lots: list[Lot]
     buyers: list[Person]
     stories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The seller of the enterprise_decline story (registered, not among ``enterprises``,
+    #: so that the ordinary orders keep their sellers).
+    late_seller: Enterprise | None = None
 
     @property
     def all_lots(self) -> list[Lot]:
@@ -302,8 +305,10 @@ def plan_world(orders: int, seed: int) -> WorldPlan:
         _person(rng, rng.choice(henan) if rng.random() < 0.6 else None)
         for _ in range(max(30, orders // 3))
     ]
-    return WorldPlan(seed, orders, enterprises, products, ingredients, lots, ingredient_lots,
+    plan = WorldPlan(seed, orders, enterprises, products, ingredients, lots, ingredient_lots,
                      buyers)  # fmt: skip
+    plan.late_seller = _new_enterprise(random.Random(seed * 15485863 + 5), plan, "ebc")
+    return plan
 
 
 # -- transactions ------------------------------------------------------------------------
@@ -538,13 +543,18 @@ def _order_key(tx: Transaction) -> str:
     return f"{tx.order.head['ebpCode']}:{tx.order.head['orderNo']}"
 
 
-def iter_transactions(plan: WorldPlan) -> Iterator[Transaction]:
+def iter_transactions(plan: WorldPlan, stories: bool = True) -> Iterator[Transaction]:
     """Yield every order of the world with its partner documents, stories included.
 
-    The stories are written into ``plan.stories`` as they are generated.
+    The stories are written into ``plan.stories`` as they are generated; ``stories=False``
+    yields a world without any (every order ordinary, nothing a regulator should find).
     """
     builder = _Builder(plan)
     n = plan.orders
+    if not stories:
+        for index in range(n):
+            yield builder.transaction(index)
+        return
     rng = random.Random(plan.seed * 104729 + 3)
     taken: set[int] = set()
 
@@ -560,12 +570,15 @@ def iter_transactions(plan: WorldPlan) -> Iterator[Transaction]:
         "payment_mismatch": slot(n // 5),
         "consignee_mismatch": slot(n // 4),
         "single_limit": slot(n // 3),
+        "detained_shipment": slot(n * 3 // 5),
     }
+    # The last orders before the period ends: a seller's declarations start being inspected.
+    decline_slots = [slot(n - 4 + i) for i in range(4)]
     quota_buyer = _person(rng)
     ring_hub = _person(rng)
     ring_buyers = [_person(rng) for _ in range(6)]
-    stories = plan.stories
-    stories.update(
+    found = plan.stories
+    found.update(
         {
             "payment_mismatch": {"orders": []},
             "consignee_mismatch": {"orders": []},
@@ -573,19 +586,23 @@ def iter_transactions(plan: WorldPlan) -> Iterator[Transaction]:
             "annual_quota": {"orders": [], "buyer": mask_resident_id(quota_buyer.id_number)},
             "buyer_ring": {"orders": [], "buyers": [
                 mask_resident_id(b.id_number) for b in ring_buyers]},
+            "detained_shipment": {"orders": [], "inventories": []},
+            "enterprise_decline": {"orders": [], "inventories": []},
         }
     )  # fmt: skip
+    decline_seller = plan.late_seller
+    assert decline_seller is not None
     appliance = max(plan.products, key=lambda p: p.spec.price_high if p.spec else 0)
     for index in range(n):
         if index in quota_slots:
             tx = _quota_order(builder, index, quota_buyer)
-            stories["annual_quota"]["orders"].append(_order_key(tx))
+            found["annual_quota"]["orders"].append(_order_key(tx))
         elif index in ring_slots:
             buyer = ring_buyers[ring_slots.index(index)]
             hub = Person(buyer.id_number, buyer.name, ring_hub.phone, ring_hub.district,
                          ring_hub.address)  # fmt: skip
             tx = builder.transaction(index, buyer=buyer, consignee=hub)
-            stories["buyer_ring"]["orders"].append(_order_key(tx))
+            found["buyer_ring"]["orders"].append(_order_key(tx))
         elif index == story_at["single_limit"]:
             when = builder.moment(index)
             assert appliance.spec is not None
@@ -595,20 +612,60 @@ def iter_transactions(plan: WorldPlan) -> Iterator[Transaction]:
                                appliance.spec.price_high))  # fmt: skip
             lines = [_Line(appliance, lines[0].lot, 2, appliance.spec.price_high)]
             tx = builder.transaction(index, lines=lines)
-            stories["single_limit"]["orders"].append(_order_key(tx))
+            found["single_limit"]["orders"].append(_order_key(tx))
         else:
             tx = builder.transaction(index)
             if index == story_at["payment_mismatch"] and tx.payment:
                 paid = Decimal(tx.payment.head["amountPaid"]) - Decimal("50")
                 tx.payment.head["amountPaid"] = str(paid)
-                stories["payment_mismatch"]["orders"].append(_order_key(tx))
+                found["payment_mismatch"]["orders"].append(_order_key(tx))
             elif index == story_at["consignee_mismatch"] and tx.waybill:
                 stranger = _person(rng)
                 tx.waybill.head.update(consignee=stranger.name,
                                        consigneeTelephone=stranger.phone)  # fmt: skip
-                stories["consignee_mismatch"]["orders"].append(_order_key(tx))
+                found["consignee_mismatch"]["orders"].append(_order_key(tx))
+            elif index == story_at["detained_shipment"] and tx.receipt:
+                tx.receipt.head.update(
+                    returnStatus="501", returnInfo="扣留移送通关：标签与申报不符"
+                )
+                found["detained_shipment"]["orders"].append(_order_key(tx))
+                found["detained_shipment"]["inventories"].append(tx.receipt.head["copNo"])
+                found["detained_shipment"]["status"] = "501"
+            elif index in decline_slots:
+                _sold_by(tx, decline_seller)
+                assert tx.receipt is not None and tx.inventory is not None
+                tx.receipt.head.update(returnStatus="500",
+                                       returnInfo="查验：抽检发现标签与申报不符")  # fmt: skip
+                story = found["enterprise_decline"]
+                story["orders"].append(_order_key(tx))
+                story["inventories"].append(tx.inventory.head["copNo"])
+                story.setdefault("from", tx.order.head["appTime"])
+            elif index % 10 == 7 and index not in taken:
+                # Until then the seller's orders (one in ten) are ordinary and clean.
+                _sold_by(tx, decline_seller)
         yield tx
+    found["enterprise_decline"]["enterprise"] = decline_seller.code
     _describe_stories(plan, builder)
+
+
+def _new_enterprise(rng: random.Random, plan: WorldPlan, role: str) -> Enterprise:
+    used = {e.code for group in plan.enterprises.values() for e in group}
+    while True:
+        region = rng.choice(("4101", "4117"))
+        code = _customs_code(rng, region)
+        if code not in used:
+            break
+    return Enterprise(role, code, make_uscc(rng, region=region + "00"),
+                      pools.make_enterprise_name(rng, role))  # fmt: skip
+
+
+def _sold_by(tx: Transaction, seller: Enterprise) -> None:
+    """The order (and its declaration and receipt) name ``seller`` as the e-commerce company."""
+    for record in (tx.order, tx.inventory):
+        if record is not None:
+            record.head.update(ebcCode=seller.code, ebcName=seller.name)
+    if tx.receipt is not None:
+        tx.receipt.head["ebcCode"] = seller.code
 
 
 def _quota_order(builder: _Builder, index: int, buyer: Person) -> Transaction:
@@ -636,6 +693,8 @@ def _describe_stories(plan: WorldPlan, builder: _Builder) -> None:
     stories["annual_quota"]["what"] = "同一订购人年度累计超过 26000 元"
     stories["annual_quota"]["annual_total"] = str(quota_total)
     stories["buyer_ring"]["what"] = "6 名不同订购人共用同一收货电话与地址"
+    stories["detained_shipment"]["what"] = "海关回执 501 扣留移送通关"
+    stories["enterprise_decline"]["what"] = "期末多笔申报被海关查验，该电商企业信用由 A 降至 C"
 
 
 def defective_lot_story(plan: WorldPlan) -> dict[str, Any]:
