@@ -150,6 +150,7 @@ class Collector:
             "customs": self.customs,
             "notice": self.notices,
             "negative": self.negative,
+            "statistics": self.statistics,
         }
 
     # -- writing -------------------------------------------------------------------------
@@ -619,6 +620,30 @@ class Collector:
             written = self._write(conn, signals, update=False)
             self.rdb.set_watermark(conn, "collect:negative", rows[-1]["added_at"])
         return written
+
+    def statistics(self) -> int:
+        """Monitoring signals of the statistics feature (``stats_signals``), after the last
+        ``seq`` read; a changed or withdrawn one comes again and updates its signal."""
+        if not self.rdb.has_table("stats_signals"):
+            return 0
+        written = 0
+        while True:
+            mark = int(self.rdb.watermark("collect:statistics", "0"))
+            rows = self.rdb.db.execute(
+                "SELECT seq, dedupe, time, entity, entities, attrs FROM stats_signals"
+                " WHERE seq > ? ORDER BY seq LIMIT ?",
+                (mark, BATCH),
+            ).fetchall()
+            if not rows:
+                return written
+            signals = [
+                Signal("statistics", r["dedupe"], parse_time(r["time"]) or now_utc(),
+                       r["entity"], json.loads(r["entities"]), json.loads(r["attrs"]))
+                for r in rows
+            ]  # fmt: skip
+            with self.rdb.transaction() as conn:
+                written += self._write(conn, signals, update=True)
+                self.rdb.set_watermark(conn, "collect:statistics", str(rows[-1]["seq"]))
 
     def run(self, errors: list[dict[str, Any]]) -> dict[str, int]:
         """Every source; one failing source is recorded and does not stop the others."""

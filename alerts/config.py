@@ -121,7 +121,9 @@ RuleKind = Literal[
     "list",
     "threshold",
 ]
-SIGNAL_KINDS = ("finding", "opinion", "epcis", "customs", "order", "notice", "negative")
+SIGNAL_KINDS = (
+    "finding", "opinion", "epcis", "customs", "order", "notice", "negative", "statistics",
+)  # fmt: skip
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -136,7 +138,9 @@ def duration_seconds(value: str) -> float:
 class Rule(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     kind: RuleKind
-    signal: Literal["finding", "opinion", "epcis", "customs", "order", "notice", "negative"]
+    signal: Literal[
+        "finding", "opinion", "epcis", "customs", "order", "notice", "negative", "statistics"
+    ]
     owner: str
     category: str
     severity: int = Field(ge=1, le=4)

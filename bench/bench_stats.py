@@ -6,8 +6,10 @@ steps of ``qtrace ingest`` without the XML round trip), then times:
 1. ``compute()`` from scratch, every month (the first run of ``qtrace stats compute``);
 2. ``compute()`` again with nothing changed (the fingerprint scan alone);
 3. one day of new inventories (the last day of the busiest month) and
-   ``compute(month)`` — the incremental daily run;
-4. ``compute(month)`` of the busiest month from scratch (its stats tables emptied).
+   ``compute(month)`` — the incremental daily run (the day's inventories are added to the
+   month's groups kept in memory by step 1);
+4. ``compute(month)`` of the busiest month from scratch (its stats tables emptied);
+5. ``publish`` of the busiest month (JSON, CSV, XLSX, HTML; no PDF).
 
 Run: ``.venv/bin/python bench/bench_stats.py [--orders 100000] [--seed 11] [--one-month]``
 (``--one-month`` folds every order into 2026-05: a 100k-inventory month).
@@ -114,6 +116,10 @@ def main() -> None:
                 tx.execute(f"DELETE FROM {table} WHERE month = ?", (month,))
         scratch = stats.compute(month)
         results["full_month_from_scratch"] = scratch.as_json()
+        started = time.perf_counter()
+        record, _ = stats.publish(month, Path(folder) / "releases", pdf=False)
+        results["publish_seconds"] = round(time.perf_counter() - started, 2)
+        results["publish_bytes"] = {Path(f).name: Path(f).stat().st_size for f in record["files"]}
         services.close()
     print(json.dumps(results, indent=2))
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import require_or_skip
 from tests.test_cases_support import Site
-from traceability.cases.pdf import find_browser
+from traceability.app.pdf import find_browser
 
 pytestmark = pytest.mark.integration  # a real headless browser renders the PDF
 

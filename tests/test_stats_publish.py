@@ -68,7 +68,7 @@ def test_publish_versions_and_csv(env: Path) -> None:
     assert names == [
         f"stats-2026-05-v{v}{suffix}"
         for v in (1, 2)
-        for suffix in ("-index.csv", ".csv", ".html", ".json")
+        for suffix in ("-index.csv", ".csv", ".html", ".json", ".xlsx")
     ]
     v1 = json.loads((out_dir / "stats-2026-05-v1.json").read_text(encoding="utf-8"))
     v2 = json.loads((out_dir / "stats-2026-05-v2.json").read_text(encoding="utf-8"))

@@ -79,6 +79,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = {
     "stats.api_period": READERS,
     "stats.api_releases": READERS,
     "stats.api_revisions": READERS,
+    "stats_public.page": PUBLIC,  # 有序公开: 404 unless [statistics] public_page = true
     # -- risk and alerts ------------------------------------------------------------------
     "risk.overview_page": READERS,
     "risk.list_risks": READERS,

@@ -13,10 +13,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from traceability.app.pdf import find_browser, render_pdf
 from traceability.app.web.picture import BOX_H, BOX_W, lay_out
 from traceability.cases.access import Viewer, mask_snapshot
 from traceability.cases.db import iso, now_utc
-from traceability.cases.pdf import find_browser, render_pdf
 from traceability.cases.service import EVIDENCE_KINDS, CaseService
 
 
@@ -50,7 +50,7 @@ def export_html(service: CaseService, viewer: Viewer, ref: str | int, fmt: str =
 
 
 def export_pdf(service: CaseService, viewer: Viewer, ref: str | int) -> bytes:
-    """The same case file printed to PDF (see :mod:`traceability.cases.pdf`)."""
+    """The same case file printed to PDF (see :mod:`traceability.app.pdf`)."""
     settings = service.settings
     browser = find_browser(settings.pdf_browser)
     if browser is None:  # refuse before the export is recorded

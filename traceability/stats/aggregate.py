@@ -180,6 +180,13 @@ def _line_groups(config: StatsConfig, fact: dict[str, Any]) -> dict[str, dict[st
 def aggregate(config: StatsConfig, facts: Iterable[dict[str, Any]]) -> dict[str, dict[str, Group]]:
     """Groups by dimension and value for the given facts (one period)."""
     result: dict[str, dict[str, Group]] = {name: {} for name in DIMENSIONS}
+    return aggregate_into(config, result, facts)
+
+
+def aggregate_into(
+    config: StatsConfig, result: dict[str, dict[str, Group]], facts: Iterable[dict[str, Any]]
+) -> dict[str, dict[str, Group]]:
+    """Add facts to existing groups (a day's new inventories to its month's groups)."""
 
     def group(dimension: str, value: str) -> Group:
         found = result[dimension].get(value)

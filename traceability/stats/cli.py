@@ -180,13 +180,18 @@ def revisions_command(ctx: Any, month: str | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="输出目录（各版本并存）。",
 )
+@click.option(
+    "--pdf/--no-pdf",
+    default=None,
+    help="同时用无界面 chromium 生成 PDF（默认取 [statistics] publish_pdf）。",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @pass_context
-def publish_command(ctx: Any, month: str, out: Path, as_json: bool) -> None:
-    """发布某月统计：JSON + CSV + HTML；数据或方法有变化时生成新版本。"""
+def publish_command(ctx: Any, month: str, out: Path, pdf: bool | None, as_json: bool) -> None:
+    """发布某月统计：JSON + CSV + XLSX + HTML（及 PDF）；数据或方法有变化时生成新版本。"""
     service = _service(ctx)
     service.compute()  # incremental: the month, its base and previous month are current
-    record, created = service.publish(month, out)
+    record, created = service.publish(month, out, pdf)
     if as_json:
         emit_json({**record, "created": created})
         return
@@ -195,3 +200,32 @@ def publish_command(ctx: Any, month: str, out: Path, as_json: bool) -> None:
     console.print(f"{month} {state} 第 {record['version']} 版{replaces}")
     for path in record["files"]:
         click.echo(path)
+
+
+@stats_group.command("signals")
+@click.option("--month", default=None, help="只列该月 (YYYY-MM)。")
+@click.option("--all", "include_withdrawn", is_flag=True, help="包括已不成立（撤回）的信号。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
+@pass_context
+def signals_command(ctx: Any, month: str | None, include_withdrawn: bool, as_json: bool) -> None:
+    """监测信号：放行率环比下降、类别退货率跳升、平台每包裹货值变动（供风险预警采集）。"""
+    rows = [s for s in _service(ctx).signals(month) if include_withdrawn or s["active"]]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        console.print("没有监测信号。")
+        return
+    table = Table(title="监测信号")
+    for column in ("月份", "类型", "对象", "说明", "状态"):
+        table.add_column(column)
+    for row in rows:
+        attrs = row["attrs"]
+        table.add_row(
+            row["month"],
+            row["type"],
+            attrs.get("label", ""),
+            attrs.get("explanation", ""),
+            "有效" if row["active"] else "已撤回",
+        )
+    console.print(table)

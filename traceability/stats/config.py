@@ -15,13 +15,17 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from traceability.errors import ConfigurationError
+from traceability.stats.signals import SignalSettings
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent.parent / "config" / "stats.toml"
 SUB_INDICES = ("scale", "growth", "structure", "efficiency", "quality", "credit")
+PublicSection = Literal["index", "release", "negative_list"]
+PUBLIC_SECTIONS: tuple[PublicSection, ...] = ("index", "release", "negative_list")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -35,6 +39,18 @@ class StatsSettings(_Model):
     config_file: str = ""
     # ``qtrace worker`` recomputes the statistics (incrementally) at this interval.
     compute_seconds: float = Field(3600.0, gt=0)
+    # ``qtrace stats publish`` also prints the release to PDF (as with ``--pdf``), with this
+    # browser (empty: chromium on PATH) and time limit.
+    publish_pdf: bool = False
+    pdf_browser: str = ""
+    pdf_timeout_seconds: float = Field(60.0, gt=0, le=600)
+    # 有序公开: the public, read-only page ``/open/stats`` (no login); off unless enabled.
+    public_page: bool = False
+    # What it shows, in this order: the published index, the latest published release of a
+    # month, the negative list (active entries of the risk feature: entity, name, reason, date).
+    public_sections: list[PublicSection] = Field(default_factory=lambda: list(PUBLIC_SECTIONS))
+    # Monitoring signals for the risk feature (table ``stats_signals``): thresholds.
+    signals: SignalSettings = Field(default_factory=SignalSettings)
 
 
 class Category(_Model):

@@ -13,6 +13,7 @@ from traceability.features import Feature, NavItem
 from traceability.services import Services
 from traceability.stats.cli import stats_group
 from traceability.stats.config import StatsSettings
+from traceability.stats.public import public_blueprints
 from traceability.stats.service import StatsService
 from traceability.stats.web import bp, openapi_paths
 
@@ -45,7 +46,7 @@ feature = Feature(
     settings=StatsSettings,
     build=build,
     commands=lambda: [stats_group],
-    blueprints=lambda: [bp],
+    blueprints=lambda: [bp, *public_blueprints()],
     openapi_paths=openapi_paths,
     nav=(NavItem("/stats", "统计监测", 45),),
     jobs=_jobs,

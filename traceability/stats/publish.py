@@ -1,10 +1,12 @@
-"""A release of one month's statistics: JSON, CSV and a self-contained HTML page.
+"""A release of one month's statistics: JSON, CSV, XLSX, a self-contained HTML page, PDF.
 
 The content is assembled from the stored tables only; its hash (figures, index and method,
 not the publication time) decides whether publishing makes a new version.  Files are named
 ``stats-<month>-v<version>.*`` so that every version stays side by side in the folder.
-The HTML page has its chart as inline SVG and its styles inline: no script, no CDN.
-XLSX and PDF are not written (no spreadsheet or PDF library is installed).
+The HTML page has its chart as inline SVG and its styles inline: no script, no CDN.  The
+XLSX workbook holds every table of the release (:mod:`traceability.stats.xlsx`); the PDF is
+the HTML page printed by headless Chromium (:mod:`traceability.app.pdf`), written when
+asked for (``--pdf`` or ``[statistics] publish_pdf``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from traceability.app.pdf import html_to_pdf
 from traceability.errors import QtraceError
 from traceability.stats.aggregate import DIMENSIONS
-from traceability.stats.config import DEFAULT_FILE, SUB_INDICES
+from traceability.stats.config import DEFAULT_FILE
+from traceability.stats.xlsx import index_rows, write_xlsx
 
 if TYPE_CHECKING:
     from traceability.stats.service import StatsService
@@ -114,41 +118,54 @@ def csv_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
     return result
 
 
-def write_release(content: dict[str, Any], out: Path) -> list[Path]:
+def release_stem(content: dict[str, Any], out: Path) -> Path:
+    return out / f"stats-{content['month']}-v{content['version']}"
+
+
+def pdf_path(content: dict[str, Any], out: Path) -> Path:
+    return Path(f"{release_stem(content, out)}.pdf")
+
+
+def write_pdf(content: dict[str, Any], out: Path, browser: str = "", timeout: float = 60) -> Path:
+    """The release's HTML page printed to PDF (StoreUnavailable without a browser)."""
+    target = pdf_path(content, out)
+    html_to_pdf(html_page(content), target, browser=browser, timeout=timeout)
+    return target
+
+
+def write_release(
+    content: dict[str, Any],
+    out: Path,
+    *,
+    pdf: bool = False,
+    browser: str = "",
+    timeout: float = 60,
+) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"stats-{content['month']}-v{content['version']}"
+    stem = release_stem(content, out)
     files = [
         stem.with_suffix(".json"),
         Path(f"{stem}.csv"),
         Path(f"{stem}-index.csv"),
         stem.with_suffix(".html"),
+        stem.with_suffix(".xlsx"),
     ]
+    if pdf:  # first: without a browser nothing is written
+        files.append(write_pdf(content, out, browser, timeout))
     files[0].write_text(
         json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
+    rows = csv_rows(content)
     with files[1].open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        writer.writerows(csv_rows(content))
+        writer.writerows(rows)
     with files[2].open("w", encoding="utf-8-sig", newline="") as handle:
         lines = csv.writer(handle)
         lines.writerow(INDEX_COLUMNS)
-        index = content["index"]
-        if "sub_indices" in index:
-            lines.writerow(["composite", index["composite"], "", "", "ok", "综合指数"])
-            for name in SUB_INDICES:
-                sub = index["sub_indices"][name]
-                lines.writerow(
-                    [
-                        name,
-                        "" if sub["value"] is None else sub["value"],
-                        sub["weight"],
-                        sub["effective_weight"],
-                        sub["status"],
-                        sub["direction"],
-                    ]
-                )
+        lines.writerows(index_rows(content))
     files[3].write_text(html_page(content), encoding="utf-8")
+    write_xlsx(content, rows, CSV_COLUMNS, INDEX_COLUMNS, files[4])
     return files
 
 
@@ -186,14 +203,10 @@ def _table(rows: list[list[Any]], head: list[str]) -> str:
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def html_page(content: dict[str, Any]) -> str:
-    totals, recon = content["totals"], content["reconciliation"]
-    categories = content["dimensions"].get("category", [])
-    chart = bar_svg(
-        [(r["label"], float(r["released_value"])) for r in categories],
-        "放行货值（元）按消费品类别",
-    )
-    summary = _table(
+def summary_html(content: dict[str, Any]) -> str:
+    """The totals of a release as a table."""
+    totals = content["totals"]
+    return _table(
         [
             ["申报清单", totals["inventories"]],
             ["放行清单", totals["released"]],
@@ -212,22 +225,57 @@ def html_page(content: dict[str, Any]) -> str:
         ],
         ["指标", "数值"],
     )
-    reconciliation = _table([[k, v] for k, v in recon.items()], ["订单与清单核对", "数值"])
+
+
+def category_chart(content: dict[str, Any]) -> str:
+    categories = content["dimensions"].get("category", [])
+    return bar_svg(
+        [(r["label"], float(r["released_value"])) for r in categories],
+        "放行货值（元）按消费品类别",
+    )
+
+
+def reconciliation_html(content: dict[str, Any]) -> str:
+    recon = content["reconciliation"]
+    return _table([[k, v] for k, v in recon.items()], ["订单与清单核对", "数值"])
+
+
+def index_html(content: dict[str, Any]) -> str:
     index = content["index"]
-    if "sub_indices" in index:
-        index_html = f"<p>综合指数 <strong>{escape(str(index['composite']))}</strong>"
-        index_html += f"（基期 {escape(index['base_month'])} = 100）</p>" + _table(
+    if "sub_indices" not in index:
+        return f"<p>综合指数不可用：{escape(index.get('reason', ''))}</p>"
+    head = f"<p>综合指数 <strong>{escape(str(index['composite']))}</strong>"
+    return (
+        head
+        + f"（基期 {escape(index['base_month'])} = 100）</p>"
+        + _table(
             [
                 [n, s["value"], s["weight"], s["status"], s["direction"]]
                 for n, s in index["sub_indices"].items()
             ],
             ["分项", "指数", "权重", "状态", "方向"],
         )
-    else:
-        index_html = f"<p>综合指数不可用：{escape(index.get('reason', ''))}</p>"
+    )
+
+
+def release_meta(content: dict[str, Any]) -> str:
+    """The version line of a release: version, dates, what it replaces, the unit of count."""
     replaces = content.get("replaces")
     note = f"本版替代第 {replaces} 版。" if replaces else "首次发布。"
     statuses = "/".join(content["method"]["released_statuses"])
+    return (
+        f'<p class="meta">第 {content["version"]} 版 · 发布于 {escape(content["published_at"])} ·\n'
+        f"统计修订号 {content['revision']} · {escape(note)}\n"
+        f"统计口径：已申报清单（CEB621），放行 = 回执状态 {escape(statuses)}；\n"
+        "方法见 docs/INDEX.md。</p>"
+    )
+
+
+def html_page(content: dict[str, Any]) -> str:
+    summary = summary_html(content)
+    chart = category_chart(content)
+    reconciliation = reconciliation_html(content)
+    index_part = index_html(content)
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>{escape(content["title"])} 第 {content["version"]} 版</title>
@@ -240,13 +288,10 @@ th {{ background: #eef2f7; }}
 .meta {{ color: #666; font-size: 90%; }}
 </style></head><body>
 <h1>{escape(content["title"])}</h1>
-<p class="meta">第 {content["version"]} 版 · 发布于 {escape(content["published_at"])} ·
-统计修订号 {content["revision"]} · {escape(note)}
-统计口径：已申报清单（CEB621），放行 = 回执状态 {escape(statuses)}；
-方法见 docs/INDEX.md。</p>
+{release_meta(content)}
 <h2>总量</h2>{summary}
 <h2>按消费品类别</h2>{chart}
-<h2>综合指数</h2>{index_html}
+<h2>综合指数</h2>{index_part}
 <h2>订单与清单核对</h2>{reconciliation}
 </body></html>
 """

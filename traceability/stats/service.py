@@ -25,6 +25,7 @@ import json
 import re
 import sqlite3
 import threading
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,8 +33,15 @@ from pathlib import Path
 from typing import Any
 
 from config import Settings
-from traceability.errors import ConfigurationError, InvalidParameter, NotFound
-from traceability.stats.aggregate import DIMENSIONS, Group, aggregate, label, rates
+from traceability.errors import ConfigurationError, InvalidParameter, NotFound, QtraceError
+from traceability.stats.aggregate import (
+    DIMENSIONS,
+    Group,
+    aggregate,
+    aggregate_into,
+    label,
+    rates,
+)
 from traceability.stats.config import (
     MONTH,
     SUB_INDICES,
@@ -52,7 +60,9 @@ from traceability.stats.facts import (
     scan,
 )
 from traceability.stats.index import MonthInputs, compute_index, inputs_from
-from traceability.stats.publish import release_content, write_release
+from traceability.stats.publish import release_content, write_pdf, write_release
+from traceability.stats.signals import DDL as SIGNAL_DDL
+from traceability.stats.signals import evaluate, read
 from traceability.store.embedded import EmbeddedDatabase
 from traceability.store.port import GraphStore
 
@@ -74,6 +84,7 @@ _DDL = (
     " published_at TEXT NOT NULL, content_hash TEXT NOT NULL, replaces INTEGER,"
     " revision INTEGER NOT NULL, files TEXT NOT NULL, content TEXT NOT NULL,"
     " PRIMARY KEY (month, version))",
+    *SIGNAL_DDL,
 )
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -84,6 +95,10 @@ DERIVED = ("stats_facts", "stats_monthly", "stats_months")
 
 PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])(?:-(\d{2}))?|-Q([1-4]))?$")
 SAMPLE = 20  # inventory keys kept per revision reason
+# Changes after which a month's groups kept in memory are brought up to date by adding the
+# new inventories (a daily run of the current month); anything else re-aggregates it.
+INCREMENTAL = frozenset({"new", "orders", "credit"})
+CACHED_MONTHS = 2  # months whose groups a process keeps (the current and the previous one)
 
 
 def now() -> str:
@@ -122,6 +137,7 @@ class ComputeReport:
     changed: int = 0
     months: list[str] = field(default_factory=list)
     revised: dict[str, dict[str, int]] = field(default_factory=dict)
+    signals: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
@@ -130,6 +146,7 @@ class ComputeReport:
             "changed": self.changed,
             "months": self.months,
             "revised": self.revised,
+            "signals": self.signals,
             "seconds": round(self.seconds, 3),
         }
 
@@ -185,6 +202,8 @@ class StatsService:
         self._database: EmbeddedDatabase | None = None
         self._lock = threading.Lock()
         self._credit: dict[str, dict[str, float]] = {}
+        # The groups of the months this process aggregated last (see _rebuild_month).
+        self._groups: dict[str, MonthGroups] = {}
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -215,6 +234,11 @@ class StatsService:
         if self._database is not None:
             self._database.close()
             self._database = None
+
+    @staticmethod
+    def today() -> dt.date:
+        """Today in China (monitoring signals wait until a month has settled)."""
+        return dt.datetime.now(CHINA).date()
 
     def _port(self) -> PortSource | None:
         """None when the graph is in the embedded file (read by SQL), else the port reader."""
@@ -268,6 +292,7 @@ class StatsService:
         samples: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         upserts: list[tuple[str, str, str, str]] = []
         deletes: list[str] = []
+        added: dict[str, list[dict[str, Any]]] = defaultdict(list)  # new inventories by month
         for cop in sorted(set(scanned) | set(stored)):
             row = stored.get(cop)
             found = scanned.get(cop)
@@ -296,6 +321,8 @@ class StatsService:
                     samples[m][why].append(cop)
             dirty |= touched
             report.changed += 1
+            if old is None and new is not None:
+                added[new["month"]].append(new)
             if new is None:
                 deletes.append(cop)
             else:
@@ -331,10 +358,19 @@ class StatsService:
                     bool(set(reasons[m]) & REVISIONS) or (m in published and bool(reasons[m]))
                 )
                 self._rebuild_month(
-                    tx, m, orders.get(m), computed.get(m), reasons[m], samples[m], revise
+                    tx,
+                    m,
+                    orders.get(m),
+                    computed.get(m),
+                    reasons[m],
+                    samples[m],
+                    revise,
+                    added.get(m, []),
                 )
                 if revise:
                     report.revised[m] = dict(sorted(reasons[m].items()))
+            every = [r[0] for r in tx.execute("SELECT month FROM stats_months")]
+            report.signals = evaluate(tx, every, self.options.signals, self.today(), now())
         report.months = sorted(dirty)
         report.seconds = (dt.datetime.now() - started).total_seconds()
         return report
@@ -348,14 +384,46 @@ class StatsService:
         reasons: Counter[str],
         samples: dict[str, list[str]],
         revise: bool,
+        added: list[dict[str, Any]],
     ) -> None:
-        facts = [
-            loads(r[0])
-            for r in tx.execute(
-                "SELECT fact FROM stats_facts WHERE month = ? ORDER BY cop_no", (month,)
-            )
-        ]
-        groups = aggregate(self.config, facts)
+        cached = self._groups.pop(month, None)
+        generation = tx.execute(
+            "SELECT value FROM stats_meta WHERE name = ?", (f"generation:{month}",)
+        ).fetchone()
+        if (
+            cached is not None
+            and known is not None
+            and not revise
+            and set(reasons) <= INCREMENTAL
+            and len(added) == reasons["new"]
+            and generation is not None
+            and generation[0] == cached.generation
+            and cached.digest == self.config.digest
+        ):
+            # Only new inventories since this process last aggregated the month: add them
+            # to its groups instead of reading and aggregating the whole month again.
+            groups = aggregate_into(self.config, cached.groups, added)
+            summary = cached.summary
+            summary.add(added)
+        else:
+            facts = [
+                loads(r[0])
+                for r in tx.execute(
+                    "SELECT fact FROM stats_facts WHERE month = ? ORDER BY cop_no", (month,)
+                )
+            ]
+            groups = aggregate(self.config, facts)
+            summary = FactSummary()
+            summary.add(facts)
+        token = uuid.uuid4().hex
+        tx.execute(
+            "INSERT INTO stats_meta VALUES (?, ?) ON CONFLICT (name) DO UPDATE"
+            " SET value = excluded.value",
+            (f"generation:{month}", token),
+        )
+        self._groups[month] = MonthGroups(token, self.config.digest, groups, summary)
+        while len(self._groups) > CACHED_MONTHS:
+            self._groups.pop(next(iter(self._groups)))
         names = self._names()
         tx.execute("DELETE FROM stats_monthly WHERE month = ?", (month,))
         rows = []
@@ -381,7 +449,7 @@ class StatsService:
             for m, d, v, n, j in rows
         ]
         tx.executemany("INSERT INTO stats_monthly VALUES (?,?,?,?,?)", rows)
-        reconciliation = _reconcile(orders, facts)
+        reconciliation = _reconcile(orders, summary)
         orders_json = dumps(_orders_json(orders))
         totals_json = json.dumps(totals, sort_keys=True)
         recon_json = json.dumps(reconciliation, sort_keys=True)
@@ -552,6 +620,10 @@ class StatsService:
             )
         ]
 
+    def signals(self, month: str | None = None, after: int = 0) -> list[dict[str, Any]]:
+        """Monitoring signals (``stats_signals``), in the order they changed."""
+        return read(self.db, check_month(month) if month else None, after)
+
     # -- index ---------------------------------------------------------------------------
 
     def _series(self) -> dict[str, MonthInputs]:
@@ -634,11 +706,57 @@ class StatsService:
         content: dict[str, Any] = json.loads(row[0])
         return content
 
-    def publish(self, month: str, out: Path) -> tuple[dict[str, Any], bool]:
+    def published(self) -> list[dict[str, Any]]:
+        """The latest published version of every month, with its composite index."""
+        rows = self.db.execute(
+            "SELECT month, version, published_at, content ->> '$.index.composite',"
+            " content ->> '$.index.base_month' FROM stats_releases r WHERE version ="
+            " (SELECT max(version) FROM stats_releases WHERE month = r.month) ORDER BY month"
+        )
+        return [
+            {"month": m, "version": v, "published_at": at, "composite": c, "base_month": b}
+            for m, v, at, c, b in rows
+        ]
+
+    def negative_list(self) -> list[dict[str, Any]]:
+        """The active entries of the risk feature's negative list (its table in the embedded
+        file), with the enterprise's name; empty when the risk feature has no table."""
+        if not has_table(self.db, "risk_negative_list"):
+            return []
+        try:
+            names = self._names()
+        except QtraceError:  # the graph is down: the list is shown without names
+            names = {}
+        rows = self.db.execute(
+            "SELECT entity, reason, added_at FROM risk_negative_list WHERE removed_at IS NULL"
+            " ORDER BY added_at, entity"
+        )
+        result = []
+        for entity, reason, added_at in rows:
+            label, _, key = str(entity).partition(":")
+            result.append(
+                {
+                    "entity": entity,
+                    "kind": label,
+                    "key": key,
+                    "name": names.get(key, ""),
+                    "reason": reason,
+                    "listed_on": str(added_at)[:10],
+                }
+            )
+        return result
+
+    def publish(
+        self, month: str, out: Path, pdf: bool | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Publish a month: a new version when its figures or method changed, else the latest.
 
+        ``pdf`` (default ``[statistics] publish_pdf``) also prints the release to PDF; asked
+        for on an unchanged release that has none, it is added to that release's files.
         Returns the release record and whether it is new.
         """
+        want_pdf = self.options.publish_pdf if pdf is None else pdf
+        browser, timeout = self.options.pdf_browser, self.options.pdf_timeout_seconds
         content = release_content(self, month)
         digest = content["content_hash"]
         latest = self.db.execute(
@@ -649,15 +767,27 @@ class StatsService:
         if latest is not None and latest[1] == digest:
             record = next(r for r in self.releases(month) if r["version"] == latest[0])
             existing = [Path(p) for p in record["files"]]
-            if all(p.exists() for p in existing):
+            stored = self.release(month, latest[0])
+            if not all(p.exists() for p in existing):
+                existing = write_release(
+                    stored, out, pdf=want_pdf, browser=browser, timeout=timeout
+                )
+            elif want_pdf and not any(p.suffix == ".pdf" for p in existing):
+                existing.append(write_pdf(stored, out, browser, timeout))
+            else:
                 return record, False
-            write_release(self.release(month, latest[0]), out)  # files lost: write again
-            return record, False
+            names = sorted({str(p) for p in existing} | set(record["files"]))
+            with self._transaction() as tx:
+                tx.execute(
+                    "UPDATE stats_releases SET files = ? WHERE month = ? AND version = ?",
+                    (json.dumps(names), month, latest[0]),
+                )
+            return {**record, "files": names}, False
         version = 1 if latest is None else latest[0] + 1
         content["version"] = version
         content["replaces"] = None if latest is None else latest[0]
         content["published_at"] = now()
-        files = write_release(content, out)
+        files = write_release(content, out, pdf=want_pdf, browser=browser, timeout=timeout)
         with self._transaction() as tx:
             tx.execute(
                 "INSERT INTO stats_releases VALUES (?,?,?,?,?,?,?,?)",
@@ -686,11 +816,36 @@ def _orders_json(orders: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _reconcile(orders: dict[str, Any] | None, facts: list[dict[str, Any]]) -> dict[str, Any]:
+@dataclass
+class FactSummary:
+    """What the reconciliation needs from a month's facts, kept as running sums."""
+
+    valid: int = 0
+    without_order: int = 0
+    goods: Decimal = Decimal(0)
+
+    def add(self, facts: list[dict[str, Any]]) -> None:
+        for fact in facts:
+            if fact["state"] == "valid":
+                self.valid += 1
+                self.without_order += 0 if fact["hasOrder"] else 1
+                self.goods += dec(fact["goods"])
+
+
+@dataclass
+class MonthGroups:
+    """A month's groups as this process last wrote them; ``generation`` is the token stored
+    with them in ``stats_meta``, so that a month rebuilt by another process is not reused."""
+
+    generation: str
+    digest: str
+    groups: dict[str, dict[str, Group]]
+    summary: FactSummary
+
+
+def _reconcile(orders: dict[str, Any] | None, facts: FactSummary) -> dict[str, Any]:
     """Orders placed in the month against inventories declared in it (the differences)."""
     o = _orders_json(orders)
-    valid = [f for f in facts if f["state"] == "valid"]
-    inventory_goods = sum((dec(f["goods"]) for f in valid), Decimal(0))
     fen = Decimal("0.01")
     return {
         "orders": o["orders"],
@@ -698,11 +853,11 @@ def _reconcile(orders: dict[str, Any] | None, facts: list[dict[str, Any]]) -> di
         "orders_paid": o["paid"],
         "orders_declared": o["declared"],
         "orders_undeclared": o["orders"] - o["declared"],
-        "inventories": len(valid),
-        "inventories_without_order": sum(1 for f in valid if not f["hasOrder"]),
-        "inventories_value": str(inventory_goods.quantize(fen)),
-        "count_difference": o["orders"] - len(valid),
-        "value_difference": str((dec(o["goods"]) - inventory_goods).quantize(fen)),
+        "inventories": facts.valid,
+        "inventories_without_order": facts.without_order,
+        "inventories_value": str(facts.goods.quantize(fen)),
+        "count_difference": o["orders"] - facts.valid,
+        "value_difference": str((dec(o["goods"]) - facts.goods).quantize(fen)),
     }
 
 

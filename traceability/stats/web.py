@@ -101,6 +101,8 @@ PAGE = """{% extends "base.html" %}
 <td>{{ row.released_value }}</td><td>{{ row.inspection_rate }}</td><td>{{ row.problem_rate }}</td>
 <td>{{ row.release_hours_mean }}</td></tr>{% endfor %}</tbody>
 </table>
+{% if signals %}<h2>监测信号</h2><ul>{% for s in signals %}
+<li>{{ s.attrs.explanation }}</li>{% endfor %}</ul>{% endif %}
 {% if releases %}<h2>发布版本</h2><ul>{% for r in releases %}
 <li>第 {{ r.version }} 版 · {{ r.published_at }}
 {%- if r.replaces %} · 替代第 {{ r.replaces }} 版{% endif %}</li>
@@ -119,6 +121,7 @@ def page() -> Any:
     by = request.args.get("by", "category")
     data = index = chart = None
     releases: list[dict[str, Any]] = []
+    signals: list[dict[str, Any]] = []
     if month:
         try:
             data = svc.show(check_month(month), by)
@@ -129,6 +132,7 @@ def page() -> Any:
                 )
             )
             releases = svc.releases(month)
+            signals = [s for s in svc.signals(month) if s["active"]]
             try:
                 index = svc.index(month)
             except QtraceError:
@@ -145,6 +149,7 @@ def page() -> Any:
         chart=chart,
         index=index,
         releases=releases,
+        signals=signals,
         error=error,
     ), (400 if error else 200)
 
