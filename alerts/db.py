@@ -13,14 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import threading
 import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from traceability.store.embedded import EmbeddedDatabase
-from traceability.store.migrations import Component, Migration, migrate
+from traceability.store.migrations import Component, LazySchema, Migration
 
 DDL = (
     # Normalised inputs of the rules, one row per fact collected (dedupe = source identity).
@@ -152,24 +151,15 @@ class RiskDB:
 
     def __init__(self, path: Path) -> None:
         self.database = EmbeddedDatabase(path, row_factory=sqlite3.Row)
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def _ensure_tables(self) -> None:
-        """Tables on first use, so that building services does no I/O."""
-        if not self._ready:
-            with self._lock:
-                if not self._ready:
-                    migrate(self.database, SCHEMA)
-                    self._ready = True
+        self.schema = LazySchema(self.database, SCHEMA)
 
     @property
     def db(self) -> sqlite3.Connection:
-        self._ensure_tables()
+        self.schema.ensure()
         return self.database.db
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        self._ensure_tables()
+        self.schema.ensure()
         return self.database.transaction()
 
     def has_table(self, name: str) -> bool:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-import zlib
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import require_or_skip
+from tests.pdf_text import text_layer_characters
 from tests.test_cases_support import Site
 from traceability.app.pdf import find_browser
 
@@ -18,32 +16,6 @@ pytestmark = pytest.mark.integration  # a real headless browser renders the PDF
 # Characters that occur nowhere in the template: found in the text layer only if the
 # case's own text was written as text.
 TITLE = "貔貅鲸鲵走私案"
-
-
-def text_layer_characters(pdf: bytes) -> set[str]:
-    """Every character some font's ToUnicode map gives: what copy, search and a screen
-    reader get from the PDF (glyphs drawn as pictures would have none)."""
-    found: set[str] = set()
-    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
-        try:  # tolerant of the end-of-line before "endstream" and of trailing bytes
-            data = zlib.decompressobj().decompress(raw)
-        except zlib.error:
-            continue
-        if b"begincmap" not in data:
-            continue
-        for block in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
-            for _, target in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
-                found.add(bytes.fromhex(target.decode()).decode("utf-16-be"))
-        for block in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
-            for lo, hi, start in re.findall(
-                rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block
-            ):
-                first = int(start, 16)
-                for offset in range(int(hi, 16) - int(lo, 16) + 1):
-                    found.add(chr(first + offset))
-    # Chromium maps a glyph shared by an ideograph and its Kangxi radical (走 and ⾛) to
-    # one of the two; NFKC, which text search applies, makes them the same character.
-    return {unicodedata.normalize("NFKC", c) for c in found}
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import unicodedata
-import zlib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.conftest import require_or_skip
+from tests.pdf_text import text_layer_characters
 from tests.test_stats_publish import env, load, run  # noqa: F401  (the env fixture)
 from tests.test_stats_world import phase_one, phase_two
 from traceability.app.pdf import find_browser, html_to_pdf
@@ -116,40 +115,6 @@ def test_xlsx_holds_every_table_with_the_json_and_csv_figures(env: Path) -> None
         assert _same(recon[key], value), key
     info = dict(sheets["说明"])
     assert info["content_hash"] == content["content_hash"] and info["version"] == 1
-
-
-# Chromium maps a glyph shared by an ideograph and a radical to either.  NFKC folds the
-# Kangxi radicals (⾛ → 走); the CJK Radicals Supplement it leaves alone, so the simplified
-# ones are folded here (Unicode's EquivalentUnifiedIdeograph.txt).
-RADICALS = str.maketrans(
-    "⻄⻅⻆⻉⻋⻓⻔⻘⻙⻚⻛⻜⻝⻢⻥⻦⻨⻩⻬⻮⻰⻳", "西见角贝车长门青韦页风飞食马鱼鸟麦黄齐齿龙龟"
-)
-
-
-def text_layer_characters(pdf: bytes) -> set[str]:
-    """Every character a font's ToUnicode map gives (what copy and search get), NFKC and
-    radicals folded to their ideographs."""
-    found: set[str] = set()
-    for raw in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
-        try:
-            data = zlib.decompressobj().decompress(raw)
-        except zlib.error:
-            continue
-        if b"begincmap" not in data:
-            continue
-        for block in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
-            for _, target in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
-                found.update(bytes.fromhex(target.decode()).decode("utf-16-be"))
-        for block in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
-            for lo, hi, start in re.findall(
-                rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block
-            ):
-                first = int(start, 16)
-                found.update(chr(first + i) for i in range(int(hi, 16) - int(lo, 16) + 1))
-    folded: set[str] = set()
-    for c in found:
-        folded.update(unicodedata.normalize("NFKC", c).translate(RADICALS))
-    return folded
 
 
 @pytest.mark.integration

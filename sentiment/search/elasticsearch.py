@@ -42,6 +42,7 @@ from elasticsearch import (
 )
 
 from sentiment import text as textmod
+from sentiment.search.buckets import check_span, fill_buckets
 from sentiment.search.port import (
     CST,
     Bucket,
@@ -57,7 +58,7 @@ from sentiment.search.port import (
 )
 from sentiment.search.queue import QueuedWrite, SearchQueue, doc_from_dict, doc_to_dict
 from sentiment.search.snippet import make_snippet
-from sentiment.search.sqlite import _BUCKET_STEP, _MAX_BUCKETS, _floor, fts_query, to_db_time
+from sentiment.search.sqlite import fts_query, to_db_time
 from traceability.errors import QtraceError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -688,16 +689,7 @@ class ElasticsearchSearchStore:
 
     def histogram(self, filters: Filters, interval: Interval) -> list[Bucket]:
         clauses, must_not = filter_clauses(filters)
-        step = _BUCKET_STEP[interval]
-        unit = "小时" if interval == "hour" else "天"
-        too_long = SearchQueryError(f"时间范围过长：按{unit}最多 {_MAX_BUCKETS} 个区间")
-        if (
-            filters.since
-            and filters.until
-            and (_floor(filters.until, interval) - _floor(filters.since, interval)) / step
-            > _MAX_BUCKETS
-        ):
-            raise too_long
+        check_span(filters, interval)
         resp = self._search(
             size=0,
             query={"bool": {"filter": clauses, "must_not": must_not}},
@@ -717,21 +709,7 @@ class ElasticsearchSearchStore:
         for b in resp["aggregations"]["b"]["buckets"]:
             start = dt.datetime.fromtimestamp(b["key"] / 1000, CST)
             counts[start] = {s["key"]: int(s["doc_count"]) for s in b["s"]["buckets"]}
-        if not counts and (filters.since is None or filters.until is None):
-            return []
-        first = _floor(filters.since, interval) if filters.since else min(counts)
-        last = _floor(filters.until, interval) if filters.until else max(counts)
-        if counts:
-            first, last = min(first, min(counts)), max(last, max(counts))
-        if (last - first) / step > _MAX_BUCKETS:
-            raise too_long
-        buckets = []
-        moment = first
-        while moment <= last:
-            c = counts.get(moment, {})
-            buckets.append(Bucket(moment, c.get("negative", 0), c.get("positive", 0)))
-            moment += step
-        return buckets
+        return fill_buckets(counts, filters, interval)
 
     def hourly_counts(
         self, since: dt.datetime, until: dt.datetime, sentiment: Sentiment

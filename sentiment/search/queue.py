@@ -21,6 +21,7 @@ from typing import Any, Literal
 from sentiment.db import Database
 from sentiment.search.port import Mention, OpinionDoc
 from sentiment.search.sqlite import from_db_time, to_db_time
+from traceability.store.migrations import Component, Migration, migrate
 
 Op = Literal["index", "reassign", "delete"]
 
@@ -31,6 +32,10 @@ _DDL = [
     " failed TEXT)",
     "CREATE INDEX IF NOT EXISTS search_queue_pending ON search_queue (failed, seq)",
 ]
+
+SCHEMA = Component(
+    "search_queue", (Migration(1, "writes waiting for the search store", tuple(_DDL)),)
+)
 
 
 def doc_to_dict(doc: OpinionDoc) -> dict[str, Any]:
@@ -103,9 +108,7 @@ class SearchQueue:
         self.db = path if isinstance(path, Database) else Database(path)
 
     def ensure_schema(self) -> None:
-        with self.db.transaction() as conn:
-            for statement in _DDL:
-                conn.execute(statement)
+        migrate(self.db, SCHEMA)
 
     def put_index(self, docs: Sequence[OpinionDoc]) -> None:
         self._put([("index", d.doc_id, doc_to_dict(d)) for d in docs])

@@ -17,6 +17,7 @@ from typing import Any
 
 from sentiment import text as textmod
 from sentiment.db import Database
+from sentiment.search.buckets import fill_buckets
 from sentiment.search.port import (
     CST,
     Bucket,
@@ -62,8 +63,6 @@ SCHEMA = Component("opinions_search", (Migration(1, "documents and the FTS5 inde
 
 _TIME = "%Y-%m-%dT%H:%M:%S"
 _BUCKET_FORMAT = {"hour": "%Y-%m-%dT%H:00:00", "day": "%Y-%m-%dT00:00:00"}
-_BUCKET_STEP = {"hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1)}
-_MAX_BUCKETS = 24 * 93
 
 
 def to_db_time(moment: dt.datetime) -> str:
@@ -221,23 +220,7 @@ class SQLiteSearchStore:
         for bucket, label, n in rows:
             start = dt.datetime.strptime(bucket, _TIME).replace(tzinfo=CST)
             counts.setdefault(start, {})[label] = n
-        if not counts and (filters.since is None or filters.until is None):
-            return []
-        first = _floor(filters.since, interval) if filters.since else min(counts)
-        last = _floor(filters.until, interval) if filters.until else max(counts)
-        if counts:
-            first, last = min(first, min(counts)), max(last, max(counts))
-        step = _BUCKET_STEP[interval]
-        if (last - first) / step > _MAX_BUCKETS:
-            unit = "小时" if interval == "hour" else "天"
-            raise SearchQueryError(f"时间范围过长：按{unit}最多 {_MAX_BUCKETS} 个区间")
-        buckets = []
-        moment = first
-        while moment <= last:
-            c = counts.get(moment, {})
-            buckets.append(Bucket(moment, c.get("negative", 0), c.get("positive", 0)))
-            moment += step
-        return buckets
+        return fill_buckets(counts, filters, interval)
 
     def hourly_counts(
         self, since: dt.datetime, until: dt.datetime, sentiment: Sentiment
@@ -317,11 +300,6 @@ _DOC_COLUMNS = (
     "d.id, d.doc_id, d.url, d.canonical_url, d.source, d.title, d.body, d.published,"
     " d.fetched, d.sentiment, d.score, d.repost_of, d.simhash, d.encoding"
 )
-
-
-def _floor(moment: dt.datetime, interval: Interval) -> dt.datetime:
-    local = moment.astimezone(CST).replace(minute=0, second=0, microsecond=0)
-    return local.replace(hour=0) if interval == "day" else local
 
 
 def _where(filters: Filters) -> tuple[list[str], list[Any]]:

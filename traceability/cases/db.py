@@ -10,14 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from traceability.store.embedded import EmbeddedDatabase
-from traceability.store.migrations import Component, Migration, migrate
+from traceability.store.migrations import Component, LazySchema, Migration
 
 SCHEMA = Component(
     "cases",
@@ -91,24 +90,16 @@ class CaseDB:
 
     def __init__(self, path: Path) -> None:
         self.database = EmbeddedDatabase(path, row_factory=sqlite3.Row)
-        self._ready = False
-        self._lock = threading.Lock()
-
-    def _ensure(self) -> None:
-        if not self._ready:
-            with self._lock:
-                if not self._ready:
-                    migrate(self.database, SCHEMA)
-                    self._ready = True
+        self.schema = LazySchema(self.database, SCHEMA)
 
     @property
     def db(self) -> sqlite3.Connection:
-        self._ensure()
+        self.schema.ensure()
         return self.database.db
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self._ensure()
+        self.schema.ensure()
         with self.database.transaction() as conn:
             yield conn
 

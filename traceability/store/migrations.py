@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -87,6 +88,24 @@ def migrate(database: EmbeddedDatabase, component: Component) -> list[int]:
                 (component.name, component.latest, dt.datetime.now(dt.UTC).isoformat()),
             )
     return applied
+
+
+class LazySchema:
+    """A component migrated on first use, once per process, so that building services
+    (which every command does) never touches the file."""
+
+    def __init__(self, database: EmbeddedDatabase, component: Component) -> None:
+        self.database = database
+        self.component = component
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    migrate(self.database, self.component)
+                    self._ready = True
 
 
 def versions(database: EmbeddedDatabase) -> dict[str, int]:
